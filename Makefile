@@ -1,0 +1,29 @@
+# axiswatch: `make demo` and `make test` work on a fresh machine with Python 3.11, pip and make.
+PYTHON ?= python3
+VENV   := .venv
+UV     := .tools/bin/uv
+BIN    := $(VENV)/bin
+
+.PHONY: install demo test eval-tagging lint clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/axiswatch demo
+
+test: install
+	$(BIN)/pytest -q
+
+eval-tagging: install
+	$(BIN)/python -m benchmarks.eval_tagging
+
+clean:
+	rm -rf $(VENV) .tools data/*.duckdb .pytest_cache

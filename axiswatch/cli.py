@@ -1,0 +1,249 @@
+"""The ``axiswatch`` command: the same steps the DAGs run, without a scheduler."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+app = typer.Typer(help="Watch the Korea–Russia–Ukraine axis across the world's press.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML (defaults apply when omitted).")] = None,
+    feeds: Annotated[Optional[Path], typer.Option(help="Feeds YAML with a top-level 'feeds:' list.")] = None,
+    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    allow_network: Annotated[
+        list[str], typer.Option("--allow-network", help="CIDR the fetcher may reach although not public.")
+    ] = [],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
+) -> None:
+    """Run one full pass: feeds, pages, dedup, tags, warehouse."""
+    _run(config if config else _default_settings(), feeds, db, allow_network, json_out)
+
+
+def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network: list[str], json_out: bool):
+    from axiswatch.config import ConfigError, load_feeds, load_settings
+    from axiswatch.pipeline import run_pass
+    from transform.tagging import Tagger, TopicsError
+    from warehouse.db import WarehouseError
+
+    try:
+        settings = load_settings(config)
+        sources = load_feeds(feeds or settings.feeds_file)
+        http = settings.http.settings(allow_network)
+        tagger = Tagger.from_file(settings.topics_file)
+    except (ConfigError, TopicsError, ValueError) as exc:
+        _fail(str(exc))
+    database = db or Path(settings.database)
+    try:
+        with _progress(quiet=json_out) as report:
+            summary = run_pass(sources, database, http, tagger, settings.workers, report)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    if json_out:
+        print(json.dumps(summary.as_json(), ensure_ascii=False, default=str))
+        return
+    _print_summary(summary)
+
+
+@app.command()
+def demo(
+    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    port: Annotated[int, typer.Option(help="Port for the demo server (the corpus links use 8765).")] = 8765,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
+) -> None:
+    """Serve the offline demo corpus on 127.0.0.1 and run one full pass over it."""
+    import threading
+
+    from axiswatch.demo_server import make_server
+
+    try:
+        server = make_server("demo/site", port)
+    except OSError as exc:
+        _fail(f"cannot serve the demo on 127.0.0.1:{port}: {exc.strerror} (is another demo server running?)")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        feeds = None
+        if port != 8765:
+            feeds = _feeds_for_port(port)
+        _run(Path("demo/settings.yaml"), feeds, db, [], json_out)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _feeds_for_port(port: int) -> Path:
+    """A copy of demo/feeds.yaml pointing at another port (written under data/)."""
+    text = Path("demo/feeds.yaml").read_text(encoding="utf-8").replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+    path = Path("data") / f"demo-feeds-{port}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _default_settings() -> Path | None:
+    path = Path("config/settings.yaml")
+    return path if path.exists() else None
+
+
+class _progress:
+    """Rich progress bars on stderr, one per stage; silent with --json or without a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and err.is_terminal
+        self.bar = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), console=err)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.enabled:
+            self.bar.start()
+        return self.report
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+
+def _print_summary(summary) -> None:
+    from warehouse.queries import newest_axis_stories
+
+    table = Table(title=f"axiswatch run {summary.run_id}", show_header=False)
+    for label, value in [
+        ("feeds ok", summary.feeds_ok),
+        ("feeds failed", summary.feeds_failed),
+        ("entries seen", summary.entries_seen),
+        ("new articles", summary.articles_new),
+        ("exact duplicates", summary.duplicates),
+        ("pages without text", summary.pages_failed),
+        ("new axis stories", summary.axis_new),
+    ]:
+        table.add_row(label, str(value))
+    out.print(table)
+    if summary.articles_new == 0 and summary.duplicates == 0:
+        out.print("[bold]Nothing new[/]: every entry is already in the warehouse.")
+    for error in summary.errors[:20]:
+        out.print(f"[red]{error['kind']}[/] {error['feed']}: {error['message']} ({error['url']})", highlight=False)
+    if len(summary.errors) > 20:
+        out.print(f"... and {len(summary.errors) - 20} more errors (see feed_fetches and articles.fetch_error)")
+    stories = newest_axis_stories(summary.database, limit=10)
+    if stories:
+        axis = Table(title="Newest axis stories")
+        for col in ("published", "outlet", "score", "title", "countries", "topics"):
+            axis.add_column(col)
+        for s in stories:
+            axis.add_row(
+                f"{s['published']:%Y-%m-%d %H:%M}", s["outlet"], f"{s['score']:.2f}", s["title"],
+                ", ".join(s["countries"]), ", ".join(s["topics"]),
+            )
+        out.print(axis)
+    out.print(f"Warehouse: {summary.database}")
+
+
+@app.command()
+def extract(
+    sources: Annotated[list[str], typer.Argument(help="HTML files or http(s) URLs.")],
+    allow_network: Annotated[list[str], typer.Option("--allow-network", help="CIDR allowed although not public.")] = [],
+) -> None:
+    """Print what extraction gives for each page, one JSON line each, in order."""
+    from axiswatch.config import HttpConfig
+    from ingest.articles import extract_source
+    from ingest.http import HttpClient
+
+    try:
+        http = HttpConfig().settings(allow_network)
+    except ValueError as exc:
+        _fail(str(exc))
+    with HttpClient(http) as client:
+        for source in sources:
+            result = extract_source(client, source)
+            print(json.dumps({
+                "source": result.source, "title": result.title, "text": result.text,
+                "language": result.language, "date": result.date, "reason": result.reason or None,
+            }, ensure_ascii=False), flush=True)
+
+
+@app.command("demo-server")
+def demo_server(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    root: Annotated[Path, typer.Option(help="Folder to serve.")] = Path("demo/site"),
+) -> None:
+    """Serve the offline demo corpus on 127.0.0.1 until interrupted."""
+    from axiswatch.demo_server import make_server
+
+    if not root.is_dir():
+        _fail(f"{root}: no such folder (run from the repository root or pass --root)")
+    try:
+        server = make_server(root, port)
+    except OSError as exc:
+        _fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}")
+    err.print(f"serving {root} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _read_jsonl(path: str):
+    """Yield (line number, object) from a JSON-lines file or stdin ('-')."""
+    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    try:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    _fail(f"{path}:{number}: not valid JSON: {exc.msg}")
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+@app.command()
+def tag(
+    file: Annotated[str, typer.Argument(help="JSON lines (id, title, summary, text, language) or '-'.")] = "-",
+    topics: Annotated[Path, typer.Option(help="Topics file.")] = Path("config/topics.yaml"),
+) -> None:
+    """Tag articles: JSON lines in, one JSON line out per input, in order."""
+    from transform.tagging import Tagger, TopicsError
+
+    try:
+        tagger = Tagger.from_file(topics)
+    except TopicsError as exc:
+        _fail(str(exc))
+    for number, item in _read_jsonl(file):
+        if "id" not in item:
+            _fail(f"{file}:{number}: missing 'id'")
+        result = tagger.tag(
+            str(item["id"]), item.get("title") or "", item.get("text") or "",
+            item.get("summary") or "", item.get("language") or "",
+        )
+        print(json.dumps(result.as_json(), ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+
+
+def main() -> None:  # pragma: no cover
+    app()

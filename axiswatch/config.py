@@ -1,0 +1,140 @@
+"""Settings and feed lists: validated on load, with one clear message naming what is wrong.
+
+Defaults live in the models below; ``config/settings.yaml`` overrides only what it names, and
+command-line flags override both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.http import DEFAULT_USER_AGENT, HttpSettings
+from ingest.netguard import parse_networks
+from ingest.records import FeedSource
+
+
+class ConfigError(ValueError):
+    """A settings or feeds file that cannot be used; the message names the file and field."""
+
+
+class FeedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    url: str
+    outlet: str = ""
+    country: str = ""
+    language: str = ""
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    def source(self) -> FeedSource:
+        return FeedSource(**self.model_dump())
+
+
+class FeedsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: list[FeedConfig]
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(20.0, gt=0)
+    deadline: float = Field(30.0, gt=0)
+    max_bytes: int = Field(15 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(5, ge=0)
+    retries: int = Field(2, ge=0, le=10)
+    backoff_base: float = Field(1.0, ge=0)
+    per_host_limit: int = Field(2, ge=1)
+    user_agent: str = DEFAULT_USER_AGENT
+    allow_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
+
+    def settings(self, extra_networks: list[str] | None = None) -> HttpSettings:
+        networks = parse_networks([*self.allow_networks, *(extra_networks or [])])
+        data = self.model_dump(exclude={"allow_networks"})
+        return HttpSettings(**data, allowed_networks=tuple(networks))
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feeds_file: str = "config/feeds.yaml"
+    topics_file: str = "config/topics.yaml"
+    database: str = "data/axiswatch.duckdb"
+    workers: int = Field(8, ge=1, le=128)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _describe(exc: ValidationError, path: Path, data: Any) -> str:
+    """One line naming the file, the feed (by name when it has one) and the field."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = ".".join(str(p) for p in loc)
+    if len(loc) >= 2 and loc[0] == "feeds" and isinstance(loc[1], int):
+        item = data["feeds"][loc[1]] if isinstance(data, dict) else None
+        name = item.get("name") if isinstance(item, dict) else None
+        feed = f"feed #{loc[1] + 1}" + (f" ({name!r})" if name else "")
+        field = ".".join(str(p) for p in loc[2:]) or "entry"
+        return f"{path}: {feed}: {field}: {err['msg']}"
+    return f"{path}: {where or 'file'}: {err['msg']}"
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Settings from a YAML file; ``None`` gives the defaults."""
+    if path is None:
+        return Settings()
+    path = Path(path)
+    data = _read_yaml(path, "settings file") or {}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, data)) from None
+
+
+def load_feeds(path: str | Path) -> list[FeedSource]:
+    """Feed sources from a YAML file with a top-level ``feeds:`` list; names must be unique."""
+    path = Path(path)
+    data = _read_yaml(path, "feeds file")
+    if not isinstance(data, dict) or "feeds" not in data:
+        raise ConfigError(f"{path}: expected a top-level 'feeds:' list")
+    try:
+        parsed = FeedsFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, data)) from None
+    seen: set[str] = set()
+    for index, feed in enumerate(parsed.feeds, 1):
+        if feed.name in seen:
+            raise ConfigError(f"{path}: feed #{index} ({feed.name!r}): name: duplicate feed name")
+        seen.add(feed.name)
+    return [f.source() for f in parsed.feeds]

@@ -1,0 +1,190 @@
+"""The steps of one pass, as plain functions, and ``run_pass`` that wires them together.
+
+The Airflow DAGs call these same steps; nothing is implemented twice. The warehouse is opened
+only briefly (to read state, then to load), so the file is not locked while the network works.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.articles import fetch_article
+from ingest.feeds import fetch_feed
+from ingest.http import HttpClient, HttpSettings
+from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
+from transform.articles import Article, Duplicate, build_article, split_exact_duplicates, unique_entries
+from transform.tagging import Tag, Tagger
+from warehouse import load
+from warehouse.db import open_warehouse
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class RunSummary:
+    """What ``axiswatch run --json`` prints."""
+
+    run_id: str
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    entries_seen: int = 0
+    articles_new: int = 0
+    duplicates: int = 0
+    axis_new: int = 0
+    errors: list[dict] = field(default_factory=list)
+    pages_failed: int = 0
+    database: str = ""
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def new_run_id(now: datetime) -> str:
+    return f"run-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def prepare_warehouse(db: str | Path, sources: Sequence[FeedSource]) -> dict[str, FeedState]:
+    """Migrate, record the configured feeds, and return each feed's conditional-GET state."""
+    con = open_warehouse(db)
+    try:
+        load.sync_feeds(con, sources)
+        return load.feed_states(con)
+    finally:
+        con.close()
+
+
+def _parallel(fn, items: list, workers: int, stage: str, progress: Progress) -> list:
+    """Map ``fn`` over ``items`` on a thread pool, in order, reporting progress."""
+    results = [None] * len(items)
+    progress(stage, 0, len(items))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        for done, future in enumerate(as_completed(futures), 1):
+            results[futures[future]] = future.result()
+            progress(stage, done, len(items))
+    return results
+
+
+def fetch_feeds(
+    client: HttpClient,
+    sources: Sequence[FeedSource],
+    states: dict[str, FeedState],
+    workers: int = 8,
+    progress: Progress = _no_progress,
+) -> list[FeedResult]:
+    """Fetch every enabled feed concurrently (the client limits requests per host)."""
+    enabled = [s for s in sources if s.enabled]
+    return _parallel(lambda s: fetch_feed(client, s, states.get(s.name)), enabled, workers, "feeds", progress)
+
+
+def new_entries(db: str | Path, results: Sequence[FeedResult]) -> dict[str, Entry]:
+    """Entries (by canonical URL) whose URL is not stored yet."""
+    by_url = unique_entries(e for r in results for e in r.entries)
+    con = open_warehouse(db)
+    try:
+        known = load.known_urls(con, by_url)
+    finally:
+        con.close()
+    return {url: entry for url, entry in by_url.items() if url not in known}
+
+
+def fetch_articles(
+    client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = _no_progress
+) -> dict[str, Extraction]:
+    """Fetch and extract each new article page; failures come back with a reason."""
+    urls = list(entries)
+    pages = _parallel(lambda u: fetch_article(client, entries[u].link), urls, workers, "articles", progress)
+    return dict(zip(urls, pages))
+
+
+def build_articles(entries: dict[str, Entry], pages: dict[str, Extraction]) -> list[Article]:
+    return [build_article(url, entry, pages[url]) for url, entry in entries.items()]
+
+
+def dedupe_exact(db: str | Path, articles: list[Article]) -> tuple[list[Article], list[Duplicate]]:
+    con = open_warehouse(db)
+    try:
+        known = load.known_hashes(con, (a.content_hash for a in articles))
+    finally:
+        con.close()
+    return split_exact_duplicates(articles, known)
+
+
+def tag_articles(tagger: Tagger, articles: Sequence[Article]) -> list[Tag]:
+    return [tagger.tag(a.id, a.title, a.text, a.summary, a.language) for a in articles]
+
+
+def feed_errors(results: Sequence[FeedResult]) -> list[dict]:
+    return [
+        {"feed": r.source.name, "url": r.source.url, "kind": r.error_kind, "message": r.error}
+        for r in results
+        if not r.ok
+    ]
+
+
+def page_errors(articles: Sequence[Article]) -> list[dict]:
+    return [
+        {"feed": a.feed, "url": a.url, "kind": "page", "message": a.fetch_error}
+        for a in articles
+        if a.fetch_status != "ok"
+    ]
+
+
+def run_pass(
+    sources: Sequence[FeedSource],
+    db: str | Path,
+    http: HttpSettings,
+    tagger: Tagger,
+    workers: int = 8,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """One full pass: feeds -> pages -> canonical URLs and exact dedup -> tags -> DuckDB."""
+    started = datetime.now(UTC)
+    run = load.RunRecord(run_id=new_run_id(started), started_at=started)
+    states = prepare_warehouse(db, sources)
+    with HttpClient(http) as client:
+        results = fetch_feeds(client, sources, states, workers, progress)
+        entries = new_entries(db, results)
+        pages = fetch_articles(client, entries, workers, progress)
+    articles, duplicates = dedupe_exact(db, build_articles(entries, pages))
+    progress("tagging", 0, len(articles))
+    tags = tag_articles(tagger, articles)
+    progress("tagging", len(articles), len(articles))
+
+    run.feeds_ok = sum(r.ok for r in results)
+    run.feeds_failed = len(results) - run.feeds_ok
+    run.entries_seen = sum(len(r.entries) for r in results)
+    run.articles_new, run.duplicates = len(articles), len(duplicates)
+    run.axis_new = sum(t.is_axis for t in tags)
+    run.errors = feed_errors(results) + page_errors(articles)
+    run.finished_at = datetime.now(UTC)
+    run.status = "success"
+    con = open_warehouse(db)
+    try:
+        load.start_run(con, run)
+        inserted, dup_inserted = load.load_pass(
+            con, run, results, articles, duplicates, tags, run.finished_at
+        )
+    finally:
+        con.close()
+    return RunSummary(
+        run_id=run.run_id,
+        feeds_ok=run.feeds_ok,
+        feeds_failed=run.feeds_failed,
+        entries_seen=run.entries_seen,
+        articles_new=inserted,
+        duplicates=dup_inserted,
+        axis_new=run.axis_new,
+        errors=run.errors,
+        pages_failed=sum(a.fetch_status != "ok" for a in articles),
+        database=str(db),
+    )

@@ -1,0 +1,180 @@
+"""Feeds and news sitemaps: fetch bytes through the guarded client, parse them into entries.
+
+feedparser only ever sees bytes we fetched (given a string it would open local files and make its
+own unbounded requests). A body whose hash equals last night's is not parsed again.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import time
+from datetime import UTC, datetime
+
+import feedparser
+from lxml import etree
+
+from ingest.http import FetchError, HttpClient
+from ingest.records import Entry, FeedResult, FeedSource, FeedState
+from ingest.text import clean_string, collapse_ws, html_to_text
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+class FeedParseError(ValueError):
+    """The body is neither a feed nor a news sitemap we can read."""
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) -> FeedResult:
+    """Fetch and parse one feed; every failure is returned as an error result, never raised."""
+    state = state or FeedState()
+    headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    started = time.monotonic()
+    result = FeedResult(source=source, status="error", state=state)
+    try:
+        response = client.get(source.url, headers=headers)
+    except FetchError as exc:
+        result.error_kind, result.error, result.http_status = exc.kind, str(exc), exc.status
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        return result
+    result.http_status = response.status
+    result.bytes = len(response.body)
+    new_state = FeedState(
+        etag=response.headers.get("etag", "") or state.etag,
+        last_modified=response.headers.get("last-modified", "") or state.last_modified,
+        body_hash=state.body_hash,
+    )
+    result.state = new_state
+    if response.not_modified:
+        result.status = "not_modified"
+    elif (digest := body_hash(response.body)) == state.body_hash:
+        result.status = "unchanged"
+    else:
+        new_state.body_hash = digest
+        try:
+            result.entries, result.feed_format = parse_feed(
+                response.body, source, response.url, response.headers.get("content-type", "")
+            )
+            result.status = "ok"
+        except FeedParseError as exc:
+            result.error_kind, result.error = "malformed", str(exc)
+            # Keep the old hash so a repaired feed is parsed again next time.
+            new_state.body_hash = state.body_hash
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def parse_feed(
+    body: bytes, source: FeedSource, base_url: str = "", content_type: str = ""
+) -> tuple[list[Entry], str]:
+    """Parse RSS 0.9x/1.0/2.0, Atom or a news sitemap into entries; return them and the format."""
+    head = body[:2048].lstrip().lower()
+    if b"<urlset" in head or b"<sitemapindex" in head:
+        return parse_sitemap(body, source), "sitemap"
+    headers = {"content-location": base_url or source.url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    except Exception as exc:  # feedparser raises on some hostile inputs instead of bozo
+        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no RSS/Atom root element"
+        raise FeedParseError(f"not a feed: {reason}")
+    feed_lang = (parsed.feed.get("language") or source.language or "").lower()
+    entries = [_entry(item, source, feed_lang) for item in parsed.entries]
+    return [e for e in entries if e.link], parsed.get("version") or "unknown"
+
+
+def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
+    published = item.get("published_parsed") or item.get("updated_parsed")
+    link = clean_string(item.get("link") or "")
+    guid = clean_string(item.get("id") or "")
+    if not link and guid.startswith(("http://", "https://")):
+        link = guid
+    return Entry(
+        feed=source.name,
+        outlet=source.outlet or source.name,
+        link=link.strip(),
+        guid=guid,
+        title=html_to_text(item.get("title")),
+        summary=html_to_text(item.get("summary")),
+        published_at=_from_struct(published),
+        language=(item.get("language") or feed_lang or "").lower()[:2],
+        author=clean_string(item.get("author") or ""),
+        raw={
+            "title": clean_string(item.get("title") or ""),
+            "link": link,
+            "id": guid,
+            "published": clean_string(item.get("published") or item.get("updated") or ""),
+            "tags": [clean_string(t.get("term") or "") for t in item.get("tags", [])][:20],
+        },
+    )
+
+
+def _from_struct(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def parse_sitemap(body: bytes, source: FeedSource) -> list[Entry]:
+    """Parse a Google News sitemap (``<urlset>`` with ``news:`` elements) into entries."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, recover=True, load_dtd=False
+    )
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise FeedParseError(f"sitemap is not XML: {exc}") from None
+    if root is None:
+        raise FeedParseError("sitemap is empty")
+    ns = {"s": SITEMAP_NS, "n": NEWS_NS}
+    entries = []
+    for url in root.findall("s:url", ns):
+        loc = collapse_ws(url.findtext("s:loc", default="", namespaces=ns))
+        if not loc:
+            continue
+        title = url.findtext("n:news/n:title", default="", namespaces=ns)
+        date = url.findtext("n:news/n:publication_date", default="", namespaces=ns) or url.findtext(
+            "s:lastmod", default="", namespaces=ns
+        )
+        lang = url.findtext("n:news/n:publication/n:language", default="", namespaces=ns)
+        entries.append(
+            Entry(
+                feed=source.name,
+                outlet=source.outlet or source.name,
+                link=loc,
+                guid=loc,
+                title=html_to_text(title),
+                published_at=_parse_iso(date),
+                language=(lang or source.language or "").lower()[:2],
+                raw={"title": title, "link": loc, "published": date},
+            )
+        )
+    return entries
+
+
+def _parse_iso(value: str) -> datetime | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

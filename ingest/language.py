@@ -1,0 +1,33 @@
+"""Language identification from the text itself, not from what a feed claims."""
+
+from __future__ import annotations
+
+import re
+
+import py3langid
+
+# Scripts settle most of our languages faster and more surely than a statistical model.
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_UKRAINIAN_ONLY = re.compile("[іїєґІЇЄҐ]")
+_RUSSIAN_ONLY = re.compile("[ыэъЫЭЪё]")
+
+
+def detect_language(text: str, hint: str = "") -> str:
+    """Two-letter language code of ``text``; ``hint`` (the feed's claim) only breaks ties."""
+    sample = (text or "")[:2000]
+    letters = sum(ch.isalpha() for ch in sample)
+    if letters < 8:
+        return (hint or "")[:2].lower()
+    hangul = len(_HANGUL.findall(sample))
+    if hangul / letters > 0.3:
+        return "ko"
+    cyrillic = len(_CYRILLIC.findall(sample))
+    if cyrillic / letters > 0.5:
+        uk, ru = len(_UKRAINIAN_ONLY.findall(sample)), len(_RUSSIAN_ONLY.findall(sample))
+        if uk > ru:
+            return "uk"
+        if ru > uk:
+            return "ru"
+    lang, _ = py3langid.classify(sample)
+    return lang

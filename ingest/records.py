@@ -1,0 +1,79 @@
+"""Records born in ingest: feed sources, feed entries, fetched pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One configured feed or news sitemap."""
+
+    name: str
+    url: str
+    outlet: str = ""
+    country: str = ""
+    language: str = ""
+    enabled: bool = True
+
+
+@dataclass
+class Entry:
+    """One normalized item from a feed or news sitemap."""
+
+    feed: str
+    outlet: str
+    link: str
+    guid: str = ""
+    title: str = ""
+    summary: str = ""
+    published_at: datetime | None = None
+    language: str = ""
+    author: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class FeedState:
+    """What the warehouse remembers about a feed between runs (for conditional GET)."""
+
+    etag: str = ""
+    last_modified: str = ""
+    body_hash: str = ""
+
+
+@dataclass
+class FeedResult:
+    """The outcome of fetching and parsing one feed."""
+
+    source: FeedSource
+    status: str  # ok | not_modified | unchanged | error
+    http_status: int | None = None
+    bytes: int = 0
+    duration_ms: int = 0
+    entries: list[Entry] = field(default_factory=list)
+    state: FeedState = field(default_factory=FeedState)
+    error_kind: str = ""
+    error: str = ""
+    feed_format: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+
+@dataclass
+class Extraction:
+    """What extraction of one article page gave; ``reason`` is set when it failed."""
+
+    source: str
+    title: str = ""
+    text: str = ""
+    language: str = ""
+    date: str = ""
+    author: str = ""
+    sitename: str = ""
+    reason: str = ""
+    http_status: int | None = None
+    final_url: str = ""

@@ -1,0 +1,41 @@
+"""Text helpers every stage needs: HTML to plain text, whitespace, safe strings for storage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import lxml.html
+
+_WS = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_string(value: str | None) -> str:
+    """Drop lone surrogates (DuckDB rejects them) and control characters; NFC-normalize."""
+    if not value:
+        return ""
+    value = _SURROGATES.sub("", value)
+    value = _CONTROL.sub("", value)
+    return unicodedata.normalize("NFC", value)
+
+
+def collapse_ws(value: str) -> str:
+    return _WS.sub(" ", value).strip()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Plain text of an HTML fragment such as a feed summary, whitespace collapsed."""
+    fragment = clean_string(fragment)
+    if not fragment:
+        return ""
+    if "<" not in fragment and "&" not in fragment:
+        return collapse_ws(fragment)
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return collapse_ws(re.sub(r"<[^>]*>", " ", fragment))
+    for bad in root.xpath(".//script|.//style"):
+        bad.drop_tree()
+    return collapse_ws(root.text_content())

@@ -1,0 +1,331 @@
+"""Axis tagging: which articles link Korea with Russia or Ukraine, how strongly, and why.
+
+Plain keyword co-occurrence flags every war report that lists "Iran and North Korea" in passing
+and every Korean-cuisine piece from Moscow. This tagger instead weighs *where* entities are named
+(title, lede, body), whether a Korea mention and a Russia/Ukraine mention meet in the same
+sentence, and whether a topic term (troops, shells, treaty, sanctions...) sits next to them.
+Phrases where an entity word does not mean the country are blanked first. All terms live in
+``config/topics.yaml``; the tagger version combines code and topic-file versions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ingest.language import detect_language
+
+CODE_VERSION = "2"
+ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
+LANGUAGES = ("en", "ko", "ru", "uk")
+_SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
+
+
+class TopicsError(ValueError):
+    """The topics file is missing, malformed, or names something inconsistent."""
+
+
+@dataclass
+class Match:
+    term: str
+    concept: str  # entity or topic name
+    zone: str  # title | lede | body
+    sentence: int  # index within its zone
+
+
+@dataclass
+class Tag:
+    """The tagger's answer for one article."""
+
+    id: str
+    is_axis: bool
+    score: float
+    countries: list[str]
+    topics: list[str]
+    matches: list[dict]
+    language: str = ""
+    tagger_version: str = ""
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "is_axis": self.is_axis,
+            "score": self.score,
+            "countries": self.countries,
+            "topics": self.topics,
+            "matches": self.matches,
+            "language": self.language,
+        }
+
+
+@dataclass
+class _Concept:
+    name: str
+    pattern: re.Pattern
+    weight: float = 1.0
+    counts_as: str = ""
+
+
+@dataclass
+class TopicSet:
+    """A watch definition compiled from a topics file."""
+
+    watch: str
+    version: str
+    threshold: float
+    groups: dict[str, list[str]]
+    entities: list[_Concept]
+    topics: list[_Concept]
+    ignore: re.Pattern | None = None
+    source: str = ""
+    _group_of: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tagger_version(self) -> str:
+        return f"axis-{CODE_VERSION}.{self.watch}-{self.version}"
+
+
+def _term_regex(term: str) -> str:
+    """Regex for one term: words in sequence, ``*`` a stem, matched at word starts."""
+    words = term.strip().casefold().split()
+    parts = []
+    for word in words:
+        stem = word.endswith("*")
+        word = word.rstrip("*")
+        piece = re.escape(word)
+        if stem or _is_hangul(word):
+            piece += r"\w*"
+        else:
+            piece += r"(?!\w)"
+        parts.append(piece)
+    return r"(?<!\w)" + r"[\s\-]+".join(parts)
+
+
+def _is_hangul(word: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" or "\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+def _compile(terms: Iterable[str]) -> re.Pattern:
+    # Longest first, so "north korean" wins over "north korea" when reporting the match.
+    unique = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    return re.compile("|".join(_term_regex(t) for t in unique))
+
+
+def _terms(spec: dict, where: str) -> list[str]:
+    terms: list[str] = []
+    for lang, values in spec.items():
+        if lang in ("weight", "counts_as"):
+            continue
+        if lang not in LANGUAGES:
+            raise TopicsError(f"{where}: unknown language {lang!r} (use one of {', '.join(LANGUAGES)})")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise TopicsError(f"{where}.{lang}: must be a list of strings")
+        terms.extend(values)
+    if not terms:
+        raise TopicsError(f"{where}: has no terms")
+    return terms
+
+
+def load_topics(path: str | Path) -> TopicSet:
+    """Load and compile a topics file; raise TopicsError with the offending key on bad input."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TopicsError(f"{path}: cannot read topics file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TopicsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise TopicsError(f"{path}: expected a mapping at top level")
+    try:
+        return _build(data, str(path))
+    except TopicsError as exc:
+        raise TopicsError(f"{path}: {exc}") from None
+
+
+def _build(data: dict, source: str) -> TopicSet:
+    for key in ("watch", "entities", "topics", "groups"):
+        if key not in data:
+            raise TopicsError(f"missing required key {key!r}")
+    entities_spec, topics_spec, groups = data["entities"], data["topics"], data["groups"]
+    if not isinstance(entities_spec, dict) or not isinstance(topics_spec, dict):
+        raise TopicsError("'entities' and 'topics' must be mappings of name to terms")
+    if not isinstance(groups, dict) or len(groups) != 2:
+        raise TopicsError("'groups' must name exactly two groups of entities that must meet")
+    entities = []
+    for name, spec in entities_spec.items():
+        if not isinstance(spec, dict):
+            raise TopicsError(f"entities.{name}: must be a mapping of language to terms")
+        counts_as = spec.get("counts_as", "")
+        if counts_as and counts_as not in entities_spec:
+            raise TopicsError(f"entities.{name}.counts_as: unknown entity {counts_as!r}")
+        entities.append(
+            _Concept(name, _compile(_terms(spec, f"entities.{name}")), float(spec.get("weight", 1.0)), counts_as)
+        )
+    group_of = {}
+    for group, members in groups.items():
+        for member in members or []:
+            if member not in entities_spec:
+                raise TopicsError(f"groups.{group}: unknown entity {member!r}")
+            group_of[member] = group
+    for concept in entities:
+        if concept.counts_as:
+            group_of[concept.name] = group_of.get(concept.counts_as, "")
+    topics = []
+    for name, spec in topics_spec.items():
+        if not isinstance(spec, dict):
+            raise TopicsError(f"topics.{name}: must be a mapping of language to terms")
+        topics.append(_Concept(name, _compile(_terms(spec, f"topics.{name}"))))
+    ignore_terms = [t for values in (data.get("ignore") or {}).values() for t in values]
+    try:
+        threshold = float(data.get("threshold", 0.5))
+    except (TypeError, ValueError):
+        raise TopicsError("threshold: must be a number between 0 and 1") from None
+    return TopicSet(
+        watch=str(data["watch"]),
+        version=str(data.get("version", "1")),
+        threshold=threshold,
+        groups={g: list(m) for g, m in groups.items()},
+        entities=entities,
+        topics=topics,
+        ignore=_compile(ignore_terms) if ignore_terms else None,
+        source=source,
+        _group_of=group_of,
+    )
+
+
+def _zones(title: str, summary: str, text: str) -> dict[str, list[str]]:
+    """Split an article into title, lede (summary or first two sentences) and body sentences."""
+    body_sentences = [s for s in _SENTENCE.split(text or "") if s.strip()]
+    if summary:
+        lede = [s for s in _SENTENCE.split(summary) if s.strip()]
+    else:
+        lede, body_sentences = body_sentences[:2], body_sentences[2:]
+    return {"title": [title] if title else [], "lede": lede, "body": body_sentences}
+
+
+class Tagger:
+    """Tags articles against one topic set. Thread-safe; reuse one per process."""
+
+    def __init__(self, topics: TopicSet) -> None:
+        self.topics = topics
+        self.version = topics.tagger_version
+        self._group_of = topics._group_of
+        self._korea_group, self._war_group = list(topics.groups)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Tagger:
+        return cls(load_topics(path))
+
+    def tag(self, id: str, title: str, text: str = "", summary: str = "", language: str = "") -> Tag:
+        """Tag one article; ``language`` is only a hint, the text decides."""
+        language = detect_language(f"{title}\n{summary}\n{text[:1000]}", language)
+        matches: list[Match] = []
+        for zone, sentences in _zones(title, summary, text).items():
+            for index, sentence in enumerate(sentences):
+                matches.extend(self._match(sentence, zone, index))
+        return self._decide(id, matches, language)
+
+    def _match(self, sentence: str, zone: str, index: int) -> list[Match]:
+        folded = sentence.casefold()
+        if self.topics.ignore is not None:
+            folded = self.topics.ignore.sub(lambda m: " " * len(m.group()), folded)
+        found = []
+        specific = [c for c in self.topics.entities if not c.counts_as]
+        generic = [c for c in self.topics.entities if c.counts_as]
+        blanked = folded
+        for concept in specific + self.topics.topics:
+            for hit in concept.pattern.finditer(folded):
+                found.append(Match(hit.group().strip(), concept.name, zone, index))
+                if concept in specific:
+                    start, end = hit.span()
+                    blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+        # Bare "Korea" counts only where no specific entity ("North Korea") already matched.
+        for concept in generic:
+            for hit in concept.pattern.finditer(blanked):
+                found.append(Match(hit.group().strip(), concept.name, zone, index))
+        return found
+
+    def _decide(self, id: str, matches: list[Match], language: str) -> Tag:
+        weights = {c.name: c.weight for c in self.topics.entities}
+        counts_as = {c.name: c.counts_as or c.name for c in self.topics.entities}
+        topic_names = {c.name for c in self.topics.topics}
+        entity_hits = [m for m in matches if m.concept not in topic_names]
+
+        def strength(group: str) -> float:
+            values = [
+                ZONE_WEIGHT[m.zone] * weights[m.concept]
+                for m in entity_hits
+                if self._group_of.get(m.concept) == group
+            ]
+            return max(values, default=0.0)
+
+        # Sentences where both sides meet: the heart of an axis story.
+        sides: dict[tuple[str, int], set[str]] = {}
+        for m in entity_hits:
+            group = self._group_of.get(m.concept)
+            if group:
+                sides.setdefault((m.zone, m.sentence), set()).add(group)
+        meeting = [key for key, groups in sides.items() if len(groups) == 2]
+        korea_weight: dict[tuple[str, int], float] = {}
+        for m in entity_hits:
+            if self._group_of.get(m.concept) == self._korea_group:
+                key = (m.zone, m.sentence)
+                korea_weight[key] = max(korea_weight.get(key, 0.0), weights[m.concept])
+        cooc = 0.0
+        for key in meeting:
+            cooc = max(cooc, ZONE_WEIGHT[key[0]] * korea_weight[key])
+        body_meetings = sum(1 for zone, _ in meeting if zone == "body")
+        if body_meetings >= 2:
+            cooc = max(cooc, 0.7)
+        korea_sentences = {
+            (m.zone, m.sentence) for m in entity_hits if self._group_of.get(m.concept) == self._korea_group
+        }
+        topic_hits = [
+            m for m in matches
+            if m.concept in topic_names and ((m.zone, m.sentence) in korea_sentences or m.zone == "title")
+        ]
+        topic_score = 1.0 if any((m.zone, m.sentence) in set(meeting) for m in topic_hits) else (
+            0.5 if topic_hits else 0.0
+        )
+        korea, war = strength(self._korea_group), strength(self._war_group)
+        score = 0.3 * korea + 0.2 * war + 0.35 * cooc + 0.15 * topic_score
+        # A specific Korea mention (not a bare "Korean") must stand where it matters: in the
+        # title or lede, or in body sentences that also name Russia or Ukraine, more than once:
+        specific_korea = any(
+            self._group_of.get(m.concept) == self._korea_group
+            and weights[m.concept] >= 1.0
+            and (m.zone != "body" or ((m.zone, m.sentence) in set(meeting) and body_meetings >= 2))
+            for m in entity_hits
+        )
+        if not (korea and war and specific_korea):
+            # Both sides must be named, and the Korea side by more than a bare "Korean".
+            score = min(score, self.topics.threshold - 0.01)
+        score = round(min(1.0, score), 3)
+        is_axis = score >= self.topics.threshold
+        countries = sorted({counts_as[m.concept] for m in entity_hits})
+        relevant = set(meeting) | korea_sentences
+        topics = sorted({m.concept for m in topic_hits if (m.zone, m.sentence) in relevant or m.zone == "title"})
+        return Tag(
+            id=id,
+            is_axis=is_axis,
+            score=score,
+            countries=countries,
+            topics=topics if is_axis else [],
+            matches=_summarize(matches),
+            language=language,
+            tagger_version=self.version,
+        )
+
+
+def _summarize(matches: list[Match]) -> list[dict]:
+    """Distinct (term, concept, zone) with counts, in order of first appearance."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for m in matches:
+        key = (m.term, m.concept, m.zone)
+        counts[key] = counts.get(key, 0) + 1
+    return [{"term": t, "concept": c, "zone": z, "count": n} for (t, c, z), n in counts.items()]
