@@ -64,7 +64,7 @@ def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network
 @app.command()
 def demo(
     db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
-    port: Annotated[int, typer.Option(help="Port for the demo server (the corpus links use 8765).")] = 8765,
+    port: Annotated[int, typer.Option(help="Port for the demo server; URLs include it, so keep it between runs.")] = 8765,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
 ) -> None:
     """Serve the offline demo corpus on 127.0.0.1 and run one full pass over it."""
@@ -78,9 +78,8 @@ def demo(
         _fail(f"cannot serve the demo on 127.0.0.1:{port}: {exc.strerror} (is another demo server running?)")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        feeds = None
-        if port != 8765:
-            feeds = _feeds_for_port(port)
+        actual = server.server_address[1]
+        feeds = _feeds_for_port(actual) if actual != 8765 else None
         _run(Path("demo/settings.yaml"), feeds, db, [], json_out)
     finally:
         server.shutdown()

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest.http import DEFAULT_USER_AGENT, HttpSettings
 from ingest.netguard import parse_networks
 from ingest.records import FeedSource
+from ingest.yamlfile import YamlFileError, read_yaml
 
 
 class ConfigError(ValueError):
@@ -87,13 +87,9 @@ class Settings(BaseModel):
 
 def _read_yaml(path: Path, what: str) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        return read_yaml(path, what)
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _describe(exc: ValidationError, path: Path, data: Any) -> str:

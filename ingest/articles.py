@@ -9,7 +9,7 @@ import trafilatura
 from ingest.http import FetchError, HttpClient
 from ingest.language import detect_language
 from ingest.records import Extraction
-from ingest.text import clean_string
+from ingest.text import clean_string, strip_leading_title
 
 MIN_TEXT_CHARS = 80
 
@@ -32,7 +32,7 @@ def extract_html(html: bytes | str, source: str, url: str | None = None) -> Extr
         return result
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     result.title = clean_string(data.get("title") or "")
-    result.text = clean_string(data.get("text") or "")
+    result.text = strip_leading_title(clean_string(data.get("text") or ""), result.title)
     result.date = clean_string(data.get("date") or "")
     result.author = clean_string(data.get("author") or "")
     result.sitename = clean_string(data.get("sitename") or "")

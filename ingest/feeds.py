@@ -22,8 +22,19 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
 
+MAX_CHILD_SITEMAPS = 3
+
+
 class FeedParseError(ValueError):
     """The body is neither a feed nor a news sitemap we can read."""
+
+
+class SitemapIndex(Exception):
+    """The body is a sitemap index: the entries are in the child sitemaps it lists."""
+
+    def __init__(self, children: list[str]) -> None:
+        super().__init__(f"sitemap index with {len(children)} children")
+        self.children = children
 
 
 def body_hash(body: bytes) -> str:
@@ -61,16 +72,31 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) 
     else:
         new_state.body_hash = digest
         try:
-            result.entries, result.feed_format = parse_feed(
-                response.body, source, response.url, response.headers.get("content-type", "")
-            )
+            try:
+                result.entries, result.feed_format = parse_feed(
+                    response.body, source, response.url, response.headers.get("content-type", "")
+                )
+            except SitemapIndex as index:
+                result.entries, result.feed_format = _fetch_children(client, source, index.children), "sitemap"
             result.status = "ok"
+        except FetchError as exc:
+            result.error_kind, result.error = exc.kind, f"child sitemap: {exc}"
+            new_state.body_hash = state.body_hash
         except FeedParseError as exc:
             result.error_kind, result.error = "malformed", str(exc)
             # Keep the old hash so a repaired feed is parsed again next time.
             new_state.body_hash = state.body_hash
     result.duration_ms = int((time.monotonic() - started) * 1000)
     return result
+
+
+def _fetch_children(client: HttpClient, source: FeedSource, children: list[str]) -> list[Entry]:
+    """Entries of the first few child sitemaps of an index (news indexes list newest first)."""
+    entries: list[Entry] = []
+    for child in children[:MAX_CHILD_SITEMAPS]:
+        body = client.get(child).body
+        entries.extend(parse_sitemap(body, source))
+    return entries
 
 
 def parse_feed(
@@ -91,8 +117,10 @@ def parse_feed(
         reason = parsed.get("bozo_exception") or "no RSS/Atom root element"
         raise FeedParseError(f"not a feed: {reason}")
     feed_lang = (parsed.feed.get("language") or source.language or "").lower()
-    entries = [_entry(item, source, feed_lang) for item in parsed.entries]
-    return [e for e in entries if e.link], parsed.get("version") or "unknown"
+    entries = [e for e in (_entry(item, source, feed_lang) for item in parsed.entries) if e.link]
+    if not entries and parsed.get("bozo"):
+        raise FeedParseError(f"malformed feed with no usable entries: {parsed.get('bozo_exception')}")
+    return entries, parsed.get("version") or "unknown"
 
 
 def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
@@ -142,6 +170,9 @@ def parse_sitemap(body: bytes, source: FeedSource) -> list[Entry]:
     if root is None:
         raise FeedParseError("sitemap is empty")
     ns = {"s": SITEMAP_NS, "n": NEWS_NS}
+    if etree.QName(root).localname == "sitemapindex":
+        children = [collapse_ws(loc.text or "") for loc in root.findall("s:sitemap/s:loc", ns)]
+        raise SitemapIndex([c for c in children if c])
     entries = []
     for url in root.findall("s:url", ns):
         loc = collapse_ws(url.findtext("s:loc", default="", namespaces=ns))

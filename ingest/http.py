@@ -258,6 +258,8 @@ class HttpClient:
         except httpx.DecodingError as exc:
             raise FetchError(f"cannot decode response body: {exc}") from None
         except (httpx.TransportError, httpcore.ConnectError) as exc:
+            if isinstance(exc.__cause__, BlockedDestination):  # httpx re-wraps httpcore errors
+                raise BlockedError(str(exc.__cause__)) from None
             raise TransientConnection(f"connection failed: {exc or type(exc).__name__}") from None
 
     def _read_capped(self, resp: httpx.Response, deadline: float) -> bytes:

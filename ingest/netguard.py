@@ -62,6 +62,10 @@ class AddressPolicy:
         Refusing when *any* address is non-public stops a name that mixes a public and a
         private record from reaching the private one on a retry.
         """
+        name = host.rstrip(".").lower()
+        if name == "localhost" or name.endswith(".localhost"):
+            # RFC 6761: always loopback, whatever a resolver (or its absence) says.
+            host = "127.0.0.1"
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:

@@ -39,3 +39,12 @@ def html_to_text(fragment: str | None) -> str:
     for bad in root.xpath(".//script|.//style"):
         bad.drop_tree()
     return collapse_ws(root.text_content())
+
+
+def strip_leading_title(text: str, *titles: str) -> str:
+    """Drop a first line that only repeats the headline, so the body stands for the story alone."""
+    first, _, rest = (text or "").partition("\n")
+    wanted = {collapse_ws(t).casefold() for t in titles if t}
+    if collapse_ws(first).casefold() in wanted:
+        return rest.lstrip("\n")
+    return text

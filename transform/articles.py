@@ -12,6 +12,7 @@ from datetime import datetime
 
 from ingest.language import detect_language
 from ingest.records import Entry, Extraction
+from ingest.text import strip_leading_title
 from transform.canonical import canonical_url
 from transform.fingerprint import article_id, content_hash
 
@@ -71,7 +72,7 @@ def build_article(url: str, entry: Entry, page: Extraction) -> Article:
     """Join an entry with its page; a failed page keeps the entry's summary and the reason."""
     fetched = not page.reason and bool(page.text)
     title = entry.title or page.title
-    text = page.text if fetched else ""
+    text = strip_leading_title(page.text, entry.title) if fetched else ""
     language = detect_language(f"{title}\n{text or entry.summary}", entry.language)
     return Article(
         id=article_id(url),

@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ingest.language import detect_language
+from ingest.yamlfile import YamlFileError, read_yaml
 
 CODE_VERSION = "2"
 ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
@@ -134,11 +133,9 @@ def load_topics(path: str | Path) -> TopicSet:
     """Load and compile a topics file; raise TopicsError with the offending key on bad input."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TopicsError(f"{path}: cannot read topics file: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise TopicsError(f"{path}: not valid YAML: {exc}") from None
+        data = read_yaml(path, "topics file")
+    except YamlFileError as exc:
+        raise TopicsError(str(exc)) from None
     if not isinstance(data, dict):
         raise TopicsError(f"{path}: expected a mapping at top level")
     try:

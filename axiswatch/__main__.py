@@ -1,0 +1,3 @@
+from axiswatch.cli import app
+
+app(prog_name="axiswatch")

@@ -1,0 +1,109 @@
+"""A real HTTP server on 127.0.0.1 for tests: routes map a path to a canned behaviour.
+
+Each route is a ``Route``: a body with headers and status, optionally honouring ETag validators,
+sleeping before answering, dripping bytes slowly, or redirecting. ``{BASE}`` in a body is replaced
+by the server's own base URL so fixtures can link to each other on any port.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    body: bytes | str = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict = field(default_factory=dict)
+    etag: str | None = None  # answer 304 when If-None-Match matches
+    delay: float = 0.0  # sleep before the status line
+    drip: float = 0.0  # seconds between single bytes of the body
+    gzip: bool = False
+    location: str | None = None  # redirect target (status should be 3xx)
+    hits: int = 0
+    fail_times: int = 0  # answer 503 this many times first, then behave normally
+    retry_after: str | None = None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        server: FixtureServer = self.server.fixture  # type: ignore[attr-defined]
+        server.requests.append((self.path, dict(self.headers)))
+        route = server.routes.get(self.path.split("?")[0])
+        if route is None:
+            self.send_error(404)
+            return
+        route.hits += 1
+        if route.delay:
+            time.sleep(route.delay)
+        if route.fail_times and route.hits <= route.fail_times:
+            self.send_response(503)
+            if route.retry_after:
+                self.send_header("Retry-After", route.retry_after)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if route.etag and self.headers.get("If-None-Match") == route.etag:
+            self.send_response(304)
+            self.send_header("ETag", route.etag)
+            self.end_headers()
+            return
+        body = route.body.encode("utf-8") if isinstance(route.body, str) else route.body
+        body = body.replace(b"{BASE}", server.base.encode())
+        if route.gzip:
+            body = gzip.compress(body)
+        self.send_response(route.status)
+        if route.location:
+            self.send_header("Location", route.location.replace("{BASE}", server.base))
+        self.send_header("Content-Type", route.content_type)
+        if route.gzip:
+            self.send_header("Content-Encoding", "gzip")
+        if route.etag:
+            self.send_header("ETag", route.etag)
+        for key, value in route.headers.items():
+            self.send_header(key, value)
+        if not route.drip:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            if route.drip:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(route.drip)
+            else:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class FixtureServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict]] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.fixture = self  # type: ignore[attr-defined]
+        self.port = self._httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, path: str, route: Route) -> str:
+        self.routes[path] = route
+        return self.url(path)
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

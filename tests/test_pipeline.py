@@ -1,0 +1,89 @@
+"""End to end: fixture feeds on a real local server -> pipeline -> a real DuckDB file."""
+
+import duckdb
+import pytest
+
+import fixtures as fx
+from axiswatch.pipeline import run_pass
+from fixture_server import Route
+from ingest.records import FeedSource
+from transform.tagging import Tagger
+
+
+@pytest.fixture
+def site(server):
+    server.add("/rss.xml", Route(fx.RSS2, content_type="application/rss+xml", etag='"rss-v1"'))
+    server.add("/atom.xml", Route(fx.ATOM, content_type="application/atom+xml"))
+    server.add("/ru.xml", Route(fx.CP1251, content_type="application/rss+xml; charset=utf-8"))  # wrong charset
+    server.add("/ko.xml", Route(fx.EUCKR, content_type="application/rss+xml"))
+    server.add("/broken.xml", Route(fx.MALFORMED, content_type="application/xml"))
+    server.add("/error.xml", Route("boom", status=500))
+    server.add("/pages/troops.html", Route(fx.page("Troops reach Kursk", fx.TROOPS)))
+    server.add("/pages/markets.html", Route(fx.page("Asian markets rise", fx.MARKETS)))
+    server.add("/pages/markets-copy.html", Route(fx.page("Markets copy", fx.MARKETS)))
+    server.add("/pages/ru1.html", Route(fx.page("КНДР", ["КНДР передала России снаряды и ракеты, сообщила разведка Украины, ссылаясь на спутниковые снимки порта Раджин и данные о поставках."] * 2, "ru")))
+    server.add("/pages/ko1.html", Route(fx.page("북한군", ["국가정보원은 북한군 수천 명이 러시아 쿠르스크 전선에 추가로 투입됐다고 국회 정보위원회에 보고했다고 밝혔다."] * 2, "ko")))
+    return server
+
+
+def feeds(server, broken=True):
+    names = ["rss", "atom", "ru", "ko"] + (["broken", "error"] if broken else [])
+    return [FeedSource(name=n, url=server.url(f"/{n}.xml"), outlet=n.upper()) for n in names]
+
+
+def query(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_full_pass_then_idempotent_rerun(site, tmp_path, fast_http, repo_root):
+    db = tmp_path / "w.duckdb"
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    first = run_pass(feeds(site), db, fast_http, tagger, workers=4)
+
+    assert (first.feeds_ok, first.feeds_failed) == (4, 2)
+    assert first.entries_seen == 6  # 3 rss + 1 atom + 1 ru + 1 ko
+    assert first.articles_new == 5 and first.duplicates == 1  # markets-copy is an exact copy
+    kinds = {(e["feed"], e["kind"]) for e in first.errors}
+    assert {("broken", "malformed"), ("error", "http_status"), ("rss", "page")} <= kinds
+
+    urls = {r[0] for r in query(db, "SELECT canonical_url FROM articles")}
+    assert site.url("/pages/troops.html") in urls  # utm_* stripped
+    assert site.url("/pages/markets.html") in urls  # fragment stripped
+    titles = {r[0] for r in query(db, "SELECT title FROM articles")}
+    assert fx.RUSSIAN_TITLE in titles and fx.KOREAN_TITLE in titles  # legacy encodings decoded
+    missing = query(db, "SELECT fetch_status, summary, fetch_error FROM articles WHERE canonical_url LIKE '%missing%'")
+    assert missing == [("failed", "Summary kept when the page fails.", "http_status: HTTP 404")]
+    dup = query(db, "SELECT d.canonical_url, a.canonical_url FROM article_duplicates d JOIN articles a ON a.id = d.article_id")
+    assert dup == [(site.url("/pages/markets-copy.html"), site.url("/pages/markets.html"))]
+    axis = {r[0] for r in query(db, "SELECT a.title FROM articles a JOIN article_tags t ON t.article_id = a.id WHERE t.is_axis")}
+    assert axis == {"North Korean troops reach Kursk", fx.RUSSIAN_TITLE, fx.KOREAN_TITLE}
+    fetches = dict(query(db, "SELECT feed, status FROM feed_fetches"))
+    assert fetches == {"rss": "ok", "atom": "ok", "ru": "ok", "ko": "ok", "broken": "error", "error": "error"}
+
+    counts = "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_duplicates), (SELECT count(*) FROM article_tags)"
+    before = query(db, counts)
+    second = run_pass(feeds(site), db, fast_http, tagger, workers=4)
+    assert second.articles_new == 0 and second.duplicates == 0 and second.axis_new == 0
+    assert query(db, counts) == before
+    statuses = dict(query(db, f"SELECT feed, status FROM feed_fetches WHERE run_id = '{second.run_id}'"))
+    assert statuses["rss"] == "not_modified"  # ETag -> 304
+    assert statuses["atom"] == "unchanged"  # no validators: same body hash, not parsed
+    streak = dict(query(db, "SELECT name, failure_streak FROM feeds"))
+    assert streak["error"] == 2 and streak["rss"] == 0
+    assert query(db, "SELECT count(*) FROM pipeline_runs WHERE status = 'success'") == [(2,)]
+
+
+def test_page_fetched_once_across_runs_even_when_feed_changes(site, tmp_path, fast_http, repo_root):
+    db = tmp_path / "w.duckdb"
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    run_pass(feeds(site, broken=False), db, fast_http, tagger)
+    site.routes["/rss.xml"].etag = None
+    site.routes["/rss.xml"].body = fx.RSS2.replace("Asian markets rise", "Asian markets rise again")
+    hits = site.routes["/pages/troops.html"].hits
+    second = run_pass(feeds(site, broken=False), db, fast_http, tagger)
+    assert second.entries_seen == 3 and second.articles_new == 0  # only the changed feed is parsed
+    assert site.routes["/pages/troops.html"].hits == hits  # known URL: not fetched again
