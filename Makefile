@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test eval-tagging lint clean
+.PHONY: install demo test eval-tagging bench-tagging clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -23,7 +23,10 @@ test: install
 	$(BIN)/pytest -q
 
 eval-tagging: install
-	$(BIN)/python -m benchmarks.eval_tagging
+	$(BIN)/python -m evaluation.tagging
+
+bench-tagging: install
+	$(BIN)/python -m benchmarks.tagging --articles 5000
 
 clean:
 	rm -rf $(VENV) .tools data/*.duckdb .pytest_cache

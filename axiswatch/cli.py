@@ -244,5 +244,58 @@ def tag(
     sys.stdout.flush()
 
 
+def _parse_since(value: str | None):
+    """'7d', '12h' or an ISO date/time, as an aware UTC datetime."""
+    from datetime import UTC, datetime, timedelta
+
+    if not value:
+        return None
+    value = value.strip()
+    units = {"d": "days", "h": "hours", "w": "weeks"}
+    if value[-1:] in units and value[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"--since {value!r}: use an ISO date (2026-11-01) or an age such as 7d or 12h")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def retag(
+    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only articles published since (ISO date or 7d).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.")] = None,
+    topics: Annotated[Optional[Path], typer.Option(help="Topics file (default from settings).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
+) -> None:
+    """Re-apply the current tagger to stored articles, keeping earlier versions' tags."""
+    from axiswatch.config import ConfigError, load_settings
+    from axiswatch.pipeline import retag as retag_step
+    from transform.tagging import Tagger, TopicsError
+    from warehouse.db import WarehouseError
+
+    try:
+        settings = load_settings(config if config else _default_settings())
+        tagger = Tagger.from_file(topics or settings.topics_file)
+    except (ConfigError, TopicsError) as exc:
+        _fail(str(exc))
+    database = db or Path(settings.database)
+    if not database.exists():
+        _fail(f"{database}: no such warehouse (run `axiswatch run` first or pass --db)")
+    try:
+        with _progress(quiet=json_out) as report:
+            summary = retag_step(database, tagger, _parse_since(since), report)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    if json_out:
+        print(json.dumps(summary.as_json()))
+    else:
+        out.print(
+            f"retagged {summary.articles} articles with {summary.tagger_version}: "
+            f"{summary.axis} axis, {summary.changed} changed their verdict"
+        )
+
+
 def main() -> None:  # pragma: no cover
     app()

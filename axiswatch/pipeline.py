@@ -188,3 +188,39 @@ def run_pass(
         pages_failed=sum(a.fetch_status != "ok" for a in articles),
         database=str(db),
     )
+
+
+@dataclass
+class RetagSummary:
+    tagger_version: str
+    articles: int = 0
+    axis: int = 0
+    changed: int = 0
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progress: Progress = _no_progress) -> RetagSummary:
+    """Re-apply the current tagger to stored articles; older versions' rows stay for comparison."""
+    con = open_warehouse(db)
+    summary = RetagSummary(tagger.version)
+    try:
+        total = con.execute(
+            "SELECT count(*) FROM articles WHERE ? IS NULL OR coalesce(published_at, first_seen_at) >= ?",
+            [since, since],
+        ).fetchone()[0]
+        before = dict(con.execute("SELECT article_id, is_axis FROM v_article_tags_latest").fetchall())
+        progress("retag", 0, total)
+        for batch in load.articles_for_tagging(con, since):
+            tags = [tagger.tag(*row) for row in batch]
+            con.execute("BEGIN")
+            load.insert_tags(con, tags, datetime.now(UTC))
+            con.execute("COMMIT")
+            summary.articles += len(tags)
+            summary.axis += sum(t.is_axis for t in tags)
+            summary.changed += sum(before.get(t.id) is not None and before[t.id] != t.is_axis for t in tags)
+            progress("retag", summary.articles, total)
+    finally:
+        con.close()
+    return summary

@@ -15,7 +15,7 @@ _RUSSIAN_ONLY = re.compile("[ыэъЫЭЪё]")
 
 def detect_language(text: str, hint: str = "") -> str:
     """Two-letter language code of ``text``; ``hint`` (the feed's claim) only breaks ties."""
-    sample = (text or "")[:2000]
+    sample = (text or "")[:600]
     letters = sum(ch.isalpha() for ch in sample)
     if letters < 8:
         return (hint or "")[:2].lower()

@@ -87,3 +87,22 @@ def test_page_fetched_once_across_runs_even_when_feed_changes(site, tmp_path, fa
     second = run_pass(feeds(site, broken=False), db, fast_http, tagger)
     assert second.entries_seen == 3 and second.articles_new == 0  # only the changed feed is parsed
     assert site.routes["/pages/troops.html"].hits == hits  # known URL: not fetched again
+
+
+def test_retag_keeps_history_of_versions(site, tmp_path, fast_http, repo_root):
+    from axiswatch.pipeline import retag
+
+    db = tmp_path / "w.duckdb"
+    run_pass(feeds(site, broken=False), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"))
+    narrower = tmp_path / "topics.yaml"
+    text = (repo_root / "config/topics.yaml").read_text(encoding="utf-8")
+    narrower.write_text(text.replace('"кндр", "пхеньян*"', '"пхеньян*"'), encoding="utf-8")  # drop КНДР (ru)
+    new = Tagger.from_file(narrower)
+    summary = retag(db, new)
+    assert summary.articles == 5 and summary.changed == 1  # the Russian КНДР story is no longer axis
+    versions = query(db, "SELECT tagger_version, count(*) FROM article_tags GROUP BY 1 ORDER BY 1")
+    assert len(versions) == 2 and all(n == 5 for _, n in versions)
+    latest = query(db, "SELECT DISTINCT tagger_version FROM v_article_tags_latest")
+    assert latest == [(new.version,)]
+    changes = query(db, f"SELECT title FROM tag_changes('{Tagger.from_file(repo_root / 'config/topics.yaml').version}', '{new.version}')")
+    assert changes == [(fx.RUSSIAN_TITLE,)]

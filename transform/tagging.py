@@ -10,18 +10,27 @@ Phrases where an entity word does not mean the country are blanked first. All te
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.language import detect_language
 from ingest.yamlfile import YamlFileError, read_yaml
+from transform.terms import Term, TermMatcher, tokenize
 
 CODE_VERSION = "2"
 ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
-LANGUAGES = ("en", "ko", "ru", "uk")
+LANGUAGES = ("en", "ko", "ru", "uk", "pl")
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
+# "SEOUL, South Korea (AP) —", "Pyongyang, June 27 (KCNA) --": where it was filed, not what it is about.
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Z .'-]{2,30}(?:,\s*[^—–()\n]{1,40}?)?\s*(?:\([^)\n]{1,30}\))?"
+    r"|[^\W\d][\w .'-]{1,30},\s*[^()\n]{1,40}?\s*\([^)\n]{1,30}\))\s*(?:—|–|--|-)\s+"
+    r"|^\s*[(\[][^()\[\]=\n]{1,20}=[^()\[\]\n]{1,20}[)\]]\s*(?:[^=\n]{0,20}=\s*)?"  # (서울=연합뉴스) 기자 =
+)
+CROWD_FACTOR = 0.3
 
 
 class TopicsError(ValueError):
@@ -64,7 +73,6 @@ class Tag:
 @dataclass
 class _Concept:
     name: str
-    pattern: re.Pattern
     weight: float = 1.0
     counts_as: str = ""
 
@@ -79,39 +87,17 @@ class TopicSet:
     groups: dict[str, list[str]]
     entities: list[_Concept]
     topics: list[_Concept]
-    ignore: re.Pattern | None = None
+    matcher: TermMatcher
     source: str = ""
     _group_of: dict[str, str] = field(default_factory=dict)
 
+    digest: str = ""
+
     @property
     def tagger_version(self) -> str:
-        return f"axis-{CODE_VERSION}.{self.watch}-{self.version}"
-
-
-def _term_regex(term: str) -> str:
-    """Regex for one term: words in sequence, ``*`` a stem, matched at word starts."""
-    words = term.strip().casefold().split()
-    parts = []
-    for word in words:
-        stem = word.endswith("*")
-        word = word.rstrip("*")
-        piece = re.escape(word)
-        if stem or _is_hangul(word):
-            piece += r"\w*"
-        else:
-            piece += r"(?!\w)"
-        parts.append(piece)
-    return r"(?<!\w)" + r"[\s\-]+".join(parts)
-
-
-def _is_hangul(word: str) -> bool:
-    return any("\uac00" <= ch <= "\ud7a3" or "\u4e00" <= ch <= "\u9fff" for ch in word)
-
-
-def _compile(terms: Iterable[str]) -> re.Pattern:
-    # Longest first, so "north korean" wins over "north korea" when reporting the match.
-    unique = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
-    return re.compile("|".join(_term_regex(t) for t in unique))
+        """Code version, watch, declared topics version and a hash of the file's content, so an
+        edit that forgets to bump ``version`` still gets its own rows in ``article_tags``."""
+        return f"axis-{CODE_VERSION}.{self.watch}-{self.version}+{self.digest[:8]}"
 
 
 def _terms(spec: dict, where: str) -> list[str]:
@@ -154,15 +140,15 @@ def _build(data: dict, source: str) -> TopicSet:
     if not isinstance(groups, dict) or len(groups) != 2:
         raise TopicsError("'groups' must name exactly two groups of entities that must meet")
     entities = []
+    terms: list[Term] = []
     for name, spec in entities_spec.items():
         if not isinstance(spec, dict):
             raise TopicsError(f"entities.{name}: must be a mapping of language to terms")
         counts_as = spec.get("counts_as", "")
         if counts_as and counts_as not in entities_spec:
             raise TopicsError(f"entities.{name}.counts_as: unknown entity {counts_as!r}")
-        entities.append(
-            _Concept(name, _compile(_terms(spec, f"entities.{name}")), float(spec.get("weight", 1.0)), counts_as)
-        )
+        entities.append(_Concept(name, float(spec.get("weight", 1.0)), counts_as))
+        terms += [Term.parse(t, name) for t in _terms(spec, f"entities.{name}")]
     group_of = {}
     for group, members in groups.items():
         for member in members or []:
@@ -176,8 +162,13 @@ def _build(data: dict, source: str) -> TopicSet:
     for name, spec in topics_spec.items():
         if not isinstance(spec, dict):
             raise TopicsError(f"topics.{name}: must be a mapping of language to terms")
-        topics.append(_Concept(name, _compile(_terms(spec, f"topics.{name}"))))
-    ignore_terms = [t for values in (data.get("ignore") or {}).values() for t in values]
+        topics.append(_Concept(name))
+        terms += [Term.parse(t, name) for t in _terms(spec, f"topics.{name}")]
+    for special in ("ignore", "crowd"):
+        spec = data.get(special) or {}
+        if not isinstance(spec, dict):
+            raise TopicsError(f"{special}: must be a mapping of language to terms")
+        terms += [Term.parse(t, f"_{special}") for t in _terms(spec, special)] if spec else []
     try:
         threshold = float(data.get("threshold", 0.5))
     except (TypeError, ValueError):
@@ -189,17 +180,18 @@ def _build(data: dict, source: str) -> TopicSet:
         groups={g: list(m) for g, m in groups.items()},
         entities=entities,
         topics=topics,
-        ignore=_compile(ignore_terms) if ignore_terms else None,
+        matcher=TermMatcher(terms),
         source=source,
         _group_of=group_of,
+        digest=hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest(),
     )
 
 
 def _zones(title: str, summary: str, text: str) -> dict[str, list[str]]:
     """Split an article into title, lede (summary or first two sentences) and body sentences."""
-    body_sentences = [s for s in _SENTENCE.split(text or "") if s.strip()]
+    body_sentences = [s for s in _SENTENCE.split(_DATELINE.sub("", text or "", count=1)) if s.strip()]
     if summary:
-        lede = [s for s in _SENTENCE.split(summary) if s.strip()]
+        lede = [s for s in _SENTENCE.split(_DATELINE.sub("", summary, count=1)) if s.strip()]
     else:
         lede, body_sentences = body_sentences[:2], body_sentences[2:]
     return {"title": [title] if title else [], "lede": lede, "body": body_sentences}
@@ -213,6 +205,8 @@ class Tagger:
         self.version = topics.tagger_version
         self._group_of = topics._group_of
         self._korea_group, self._war_group = list(topics.groups)
+        self._generic = {c.name for c in topics.entities if c.counts_as}
+        self._entity_names = {c.name for c in topics.entities}
 
     @classmethod
     def from_file(cls, path: str | Path) -> Tagger:
@@ -220,7 +214,7 @@ class Tagger:
 
     def tag(self, id: str, title: str, text: str = "", summary: str = "", language: str = "") -> Tag:
         """Tag one article; ``language`` is only a hint, the text decides."""
-        language = detect_language(f"{title}\n{summary}\n{text[:1000]}", language)
+        language = detect_language(f"{title}\n{summary}\n{text[:600]}", language)
         matches: list[Match] = []
         for zone, sentences in _zones(title, summary, text).items():
             for index, sentence in enumerate(sentences):
@@ -228,28 +222,36 @@ class Tagger:
         return self._decide(id, matches, language)
 
     def _match(self, sentence: str, zone: str, index: int) -> list[Match]:
-        folded = sentence.casefold()
-        if self.topics.ignore is not None:
-            folded = self.topics.ignore.sub(lambda m: " " * len(m.group()), folded)
+        tokens = tokenize(sentence)
+        hits = self.topics.matcher.find(tokens)
+        ignored = {i for h in hits if h.term.concept == "_ignore" for i in range(h.first, h.last + 1)}
+        specific = set()
         found = []
-        specific = [c for c in self.topics.entities if not c.counts_as]
-        generic = [c for c in self.topics.entities if c.counts_as]
-        blanked = folded
-        for concept in specific + self.topics.topics:
-            for hit in concept.pattern.finditer(folded):
-                found.append(Match(hit.group().strip(), concept.name, zone, index))
-                if concept in specific:
-                    start, end = hit.span()
-                    blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+        for hit in hits:
+            concept = hit.term.concept
+            if concept == "_ignore" or any(i in ignored for i in range(hit.first, hit.last + 1)):
+                continue
+            if concept == "_crowd":
+                found.append(Match("", "_crowd", zone, index))
+                continue
+            if concept in self._generic:
+                continue
+            if concept in self._entity_names:
+                specific.update(range(hit.first, hit.last + 1))
+            found.append(Match(hit.text, concept, zone, index))
         # Bare "Korea" counts only where no specific entity ("North Korea") already matched.
-        for concept in generic:
-            for hit in concept.pattern.finditer(blanked):
-                found.append(Match(hit.group().strip(), concept.name, zone, index))
+        for hit in hits:
+            if hit.term.concept in self._generic and not (
+                ignored | specific
+            ).intersection(range(hit.first, hit.last + 1)):
+                found.append(Match(hit.text, hit.term.concept, zone, index))
         return found
 
     def _decide(self, id: str, matches: list[Match], language: str) -> Tag:
         weights = {c.name: c.weight for c in self.topics.entities}
         counts_as = {c.name: c.counts_as or c.name for c in self.topics.entities}
+        crowded = {(m.zone, m.sentence) for m in matches if m.concept == "_crowd"}
+        matches = [m for m in matches if m.concept != "_crowd"]
         topic_names = {c.name for c in self.topics.topics}
         entity_hits = [m for m in matches if m.concept not in topic_names]
 
@@ -275,7 +277,8 @@ class Tagger:
                 korea_weight[key] = max(korea_weight.get(key, 0.0), weights[m.concept])
         cooc = 0.0
         for key in meeting:
-            cooc = max(cooc, ZONE_WEIGHT[key[0]] * korea_weight[key])
+            crowd = CROWD_FACTOR if key in crowded else 1.0
+            cooc = max(cooc, ZONE_WEIGHT[key[0]] * korea_weight[key] * crowd)
         body_meetings = sum(1 for zone, _ in meeting if zone == "body")
         if body_meetings >= 2:
             cooc = max(cooc, 0.7)
@@ -299,8 +302,9 @@ class Tagger:
             and (m.zone != "body" or ((m.zone, m.sentence) in set(meeting) and body_meetings >= 2))
             for m in entity_hits
         )
-        if not (korea and war and specific_korea):
-            # Both sides must be named, and the Korea side by more than a bare "Korean".
+        if not (korea and war and specific_korea and topic_hits):
+            # Both sides must be named, the Korea side by more than a bare "Korean", and
+            # something must happen between them (a topic term), not a mere co-mention.
             score = min(score, self.topics.threshold - 0.01)
         score = round(min(1.0, score), 3)
         is_axis = score >= self.topics.threshold

@@ -202,3 +202,17 @@ def _duplicate_row(d: Duplicate, run_id: str, now: datetime) -> dict:
         "canonical_url": d.canonical_url, "article_id": d.article_id, "url": d.url, "feed": d.feed,
         "outlet": d.outlet, "title": d.title, "reason": d.reason, "first_seen_at": now, "run_id": run_id,
     }
+
+
+def articles_for_tagging(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, batch_size: int = 5000
+) -> Iterable[list[tuple[str, str, str, str, str]]]:
+    """Stored articles (id, title, text, summary, language) in batches, oldest first."""
+    cur = con.cursor()
+    cur.execute(
+        "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
+        " FROM articles WHERE ? IS NULL OR coalesce(published_at, first_seen_at) >= ? ORDER BY first_seen_at, id",
+        [since, since],
+    )
+    while rows := cur.fetchmany(batch_size):
+        yield rows

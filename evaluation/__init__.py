@@ -1,0 +1,1 @@
+"""Evaluation commands: measured quality of tagging and clustering on labeled sets."""

@@ -1,0 +1,97 @@
+"""`make eval-tagging`: precision, recall and F1 of the axis tagger, overall and per language,
+next to the naive baseline (a Korea term AND a Russia-or-Ukraine term anywhere).
+
+Usage: python -m evaluation.tagging [--labeled FILE] [--corpus DIR] [--topics FILE] [--errors]
+The shipped labeled set is evaluation/axis_labeled.jsonl; with --corpus (default ../shared/corpus
+when it exists) the real-world items there are scored too, without copying them anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from evaluation.metrics import Scores
+from transform.tagging import Tagger
+from transform.terms import tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_items(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def naive_baseline(tagger: Tagger):
+    """Korea AND (Russia OR Ukraine), any alias, anywhere: what a keyword filter would do."""
+    topics = tagger.topics
+    korea_group, war_group = list(topics.groups)
+    group_of = topics._group_of
+
+    def predict(item: dict) -> bool:
+        text = " ".join(str(item.get(k) or "") for k in ("title", "summary", "text", "body"))
+        groups = {group_of.get(hit.term.concept) for hit in topics.matcher.find(tokenize(text))}
+        return korea_group in groups and war_group in groups
+
+    return predict
+
+
+def evaluate(items: list[dict], tagger: Tagger, show_errors: bool = False) -> dict:
+    ours: dict[str, Scores] = defaultdict(Scores)
+    base: dict[str, Scores] = defaultdict(Scores)
+    baseline = naive_baseline(tagger)
+    for item in items:
+        tag = tagger.tag(
+            str(item["id"]), item.get("title") or "", item.get("text") or item.get("body") or "",
+            item.get("summary") or "", item.get("lang") or "",
+        )
+        lang = item.get("lang") or "?"
+        actual = bool(item["label"])
+        for key in ("all", lang):
+            ours[key].add(tag.is_axis, actual)
+            base[key].add(baseline(item), actual)
+        if show_errors and tag.is_axis != actual:
+            kind = "FP" if tag.is_axis else "FN"
+            print(f"  {kind} {tag.score:.2f} [{lang}] {item.get('title', '')[:100]}")
+    return {"ours": ours, "baseline": base}
+
+
+def report(name: str, result: dict) -> None:
+    print(f"\n{name}")
+    print(f"  {'lang':<5} {'n':>4}  {'P':>5} {'R':>5} {'F1':>5}   baseline {'P':>5} {'R':>5} {'F1':>5}   ΔF1")
+    keys = ["all"] + sorted(k for k in result["ours"] if k != "all")
+    for key in keys:
+        o, b = result["ours"][key], result["baseline"][key]
+        print(
+            f"  {key:<5} {o.n:>4}  {o.precision:5.3f} {o.recall:5.3f} {o.f1:5.3f}"
+            f"            {b.precision:5.3f} {b.recall:5.3f} {b.f1:5.3f}   {o.f1 - b.f1:+.3f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/axis_labeled.jsonl")
+    parser.add_argument("--holdout", type=Path, default=ROOT / "evaluation/axis_holdout.jsonl",
+                        help="a second labeled set never used to tune the topics file")
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
+    parser.add_argument("--topics", type=Path, default=ROOT / "config/topics.yaml")
+    parser.add_argument("--errors", action="store_true", help="list misclassified items")
+    args = parser.parse_args(argv)
+    tagger = Tagger.from_file(args.topics)
+    print(f"tagger {tagger.version}")
+    report(f"development set {args.labeled.name} (used to tune config/topics.yaml)",
+           evaluate(load_items(args.labeled), tagger, args.errors))
+    if args.holdout.exists():
+        report(f"holdout set {args.holdout.name} (never tuned on)", evaluate(load_items(args.holdout), tagger, args.errors))
+    shared = args.corpus / "axis_dev.jsonl"
+    if shared.exists():
+        report(f"real-world set {shared}", evaluate(load_items(shared), tagger, args.errors))
+    else:
+        print(f"\n(no real-world set at {shared}; pass --corpus DIR to score one)")
+
+
+if __name__ == "__main__":
+    main()
