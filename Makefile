@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test eval-tagging bench-tagging clean
+.PHONY: install demo test eval-tagging eval-dedup bench-tagging bench-clustering clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +24,12 @@ test: install
 
 eval-tagging: install
 	$(BIN)/python -m evaluation.tagging
+
+eval-dedup: install
+	$(BIN)/python -m evaluation.dedup
+
+bench-clustering: install
+	$(BIN)/python -m benchmarks.clustering --sizes 10000 100000
 
 bench-tagging: install
 	$(BIN)/python -m benchmarks.tagging --articles 5000

@@ -136,7 +136,9 @@ def _print_summary(summary) -> None:
         ("new articles", summary.articles_new),
         ("exact duplicates", summary.duplicates),
         ("pages without text", summary.pages_failed),
-        ("new axis stories", summary.axis_new),
+        ("new axis articles", summary.axis_new),
+        ("new stories (clusters)", summary.stories_new),
+        ("new axis stories", summary.axis_stories_new),
     ]:
         table.add_row(label, str(value))
     out.print(table)
@@ -149,12 +151,12 @@ def _print_summary(summary) -> None:
     stories = newest_axis_stories(summary.database, limit=10)
     if stories:
         axis = Table(title="Newest axis stories")
-        for col in ("published", "outlet", "score", "title", "countries", "topics"):
-            axis.add_column(col)
+        for col in ("published", "outlets", "first outlet", "headline", "topics"):
+            axis.add_column(col, overflow="fold")
         for s in stories:
             axis.add_row(
-                f"{s['published']:%Y-%m-%d %H:%M}", s["outlet"], f"{s['score']:.2f}", s["title"],
-                ", ".join(s["countries"]), ", ".join(s["topics"]),
+                f"{s['published']:%Y-%m-%d %H:%M}", str(s["outlets"]), s["outlet"], s["title"],
+                ", ".join(s["topics"]),
             )
         out.print(axis)
     out.print(f"Warehouse: {summary.database}")
@@ -242,6 +244,36 @@ def tag(
         )
         print(json.dumps(result.as_json(), ensure_ascii=False), flush=False)
     sys.stdout.flush()
+
+
+@app.command()
+def dedup(
+    file: Annotated[str, typer.Argument(help="JSON lines (id, url, title, text, optional published) or '-'.")] = "-",
+    window_days: Annotated[float, typer.Option(help="Near-duplicates further apart than this stay apart.")] = 7.0,
+) -> None:
+    """Cluster copies of the same story: JSON lines in, one {id, cluster_id} line out per input, in order."""
+    from datetime import UTC, datetime
+
+    from transform.clusters import ClusterSettings, Doc, cluster_docs
+
+    docs = []
+    for number, item in _read_jsonl(file):
+        if "id" not in item:
+            _fail(f"{file}:{number}: missing 'id'")
+        published = item.get("published")
+        when = None
+        if published:
+            try:
+                when = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
+            except ValueError:
+                _fail(f"{file}:{number}: 'published' is not an ISO date/time: {published!r}")
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        docs.append(Doc(
+            id=str(item["id"]), title=item.get("title") or "", text=item.get("text") or "",
+            summary=item.get("summary") or "", url=item.get("url") or "", time=when,
+        ))
+    for doc, cluster in zip(docs, cluster_docs(docs, ClusterSettings(window_days=window_days))):
+        print(json.dumps({"id": doc.id, "cluster_id": cluster}, ensure_ascii=False))
 
 
 def _parse_since(value: str | None):

@@ -18,7 +18,9 @@ from ingest.feeds import fetch_feed
 from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate, build_article, split_exact_duplicates, unique_entries
+from transform.clusters import ClusterSettings, StoryIndex, assign, signatures
 from transform.tagging import Tag, Tagger
+from warehouse import clusters as cluster_store
 from warehouse import load
 from warehouse.db import open_warehouse
 
@@ -42,6 +44,8 @@ class RunSummary:
     axis_new: int = 0
     errors: list[dict] = field(default_factory=list)
     pages_failed: int = 0
+    stories_new: int = 0
+    axis_stories_new: int = 0
     database: str = ""
 
     def as_json(self) -> dict:
@@ -146,6 +150,7 @@ def run_pass(
     tagger: Tagger,
     workers: int = 8,
     progress: Progress = _no_progress,
+    cluster_settings: ClusterSettings | None = None,
 ) -> RunSummary:
     """One full pass: feeds -> pages -> canonical URLs and exact dedup -> tags -> DuckDB."""
     started = datetime.now(UTC)
@@ -176,8 +181,11 @@ def run_pass(
         )
     finally:
         con.close()
+    clusters = cluster_new_articles(db, cluster_settings, run.run_id, progress)
     return RunSummary(
         run_id=run.run_id,
+        stories_new=clusters.stories_new,
+        axis_stories_new=clusters.axis_stories_new,
         feeds_ok=run.feeds_ok,
         feeds_failed=run.feeds_failed,
         entries_seen=run.entries_seen,
@@ -221,6 +229,60 @@ def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progres
             summary.axis += sum(t.is_axis for t in tags)
             summary.changed += sum(before.get(t.id) is not None and before[t.id] != t.is_axis for t in tags)
             progress("retag", summary.articles, total)
+    finally:
+        con.close()
+    return summary
+
+
+@dataclass
+class ClusterSummary:
+    articles: int = 0
+    stories_new: int = 0
+    joined: int = 0
+    axis_stories_new: int = 0
+
+
+def cluster_new_articles(
+    db: str | Path, settings: ClusterSettings | None = None, run_id: str | None = None,
+    progress: Progress = _no_progress,
+) -> ClusterSummary:
+    """Give every article without a story one: join a near-duplicate's story or found a new one.
+
+    The index is rebuilt from the signatures stored for articles in the window, so a fresh
+    process (or an Airflow worker on another machine) reaches the same answer.
+    """
+    settings = settings or ClusterSettings()
+    con = open_warehouse(db)
+    summary = ClusterSummary()
+    try:
+        docs = cluster_store.unclustered(con)
+        index = StoryIndex(settings)
+        bounds = cluster_store.window_bounds(docs, settings.window_days)
+        if bounds:
+            for member_id, cluster_id, time, sig in cluster_store.members_between(con, *bounds):
+                index.add(member_id, cluster_id, time, sig)
+        progress("clusters", 0, len(docs))
+        assignments = []
+        for n, (doc, sig) in enumerate(zip(docs, signatures(docs, settings)), 1):
+            cluster = assign(index, doc, sig)
+            assignments.append((doc, cluster, sig))
+            if n % 500 == 0:
+                progress("clusters", n, len(docs))
+        progress("clusters", len(docs), len(docs))
+        now = datetime.now(UTC)
+        con.execute("BEGIN")
+        cluster_store.save_assignments(con, assignments, run_id, now)
+        if run_id:
+            cluster_store.refresh_stories(con, cluster_store.stories_of_duplicates(con, run_id), now)
+        con.execute("COMMIT")
+        founded = {c for d, c, _ in assignments if c.endswith(d.id)}
+        summary.articles = len(assignments)
+        summary.stories_new = len(founded)
+        summary.joined = len(assignments) - len(founded)
+        if founded:
+            summary.axis_stories_new = con.execute(
+                "SELECT count(*) FROM v_axis_stories WHERE cluster_id IN (SELECT unnest(?))", [sorted(founded)]
+            ).fetchone()[0]
     finally:
         con.close()
     return summary

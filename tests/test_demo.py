@@ -41,7 +41,7 @@ def test_demo_twice(repo_root, tmp_path):
     summary = json.loads(first.stdout)
     assert summary["feeds_ok"] == 8 and summary["feeds_failed"] == 0
     assert summary["entries_seen"] == 70 and summary["articles_new"] == 42 and summary["duplicates"] == 20
-    assert summary["axis_new"] == 21
+    assert summary["axis_new"] == 21 and summary["stories_new"] == 33 and summary["axis_stories_new"] == 17
     second = json.loads(subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=300).stdout)
     assert second["articles_new"] == 0 and second["duplicates"] == 0 and second["axis_new"] == 0
     con = duckdb.connect(str(db), read_only=True)

@@ -106,3 +106,31 @@ def test_retag_keeps_history_of_versions(site, tmp_path, fast_http, repo_root):
     assert latest == [(new.version,)]
     changes = query(db, f"SELECT title FROM tag_changes('{Tagger.from_file(repo_root / 'config/topics.yaml').version}', '{new.version}')")
     assert changes == [(fx.RUSSIAN_TITLE,)]
+
+
+def test_clusters_are_stable_across_runs_and_fresh_processes(site, tmp_path, fast_http, repo_root):
+    from axiswatch.pipeline import cluster_new_articles
+
+    db = tmp_path / "w.duckdb"
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    first = run_pass(feeds(site, broken=False), db, fast_http, tagger)
+    assert first.stories_new == 5  # five distinct stories (the markets copy is an exact duplicate)
+    before = query(db, "SELECT article_id, cluster_id FROM article_clusters ORDER BY 1")
+    stories = query(db, "SELECT id, member_count, outlets_count FROM story_clusters ORDER BY 1")
+    markets = [s for s in stories if s[1] == 2]
+    assert len(markets) == 1 and markets[0][2] == 2  # RSS + ATOM carried the markets story
+
+    # A near-duplicate arriving in a later run (a fresh index rebuilt from DuckDB) joins the story.
+    site.add("/pages/troops-copy.html", Route(fx.page("Seoul: more troops", ["(Wire) " + fx.TROOPS[0], *fx.TROOPS[1:]])))
+    site.add("/copy.xml", Route(fx.RSS2.replace("/pages/troops.html", "/pages/troops-copy.html")
+                                .replace("tw-1", "tw-copy").replace("A page that is gone", "Gone again"),
+                                content_type="application/rss+xml"))
+    later = run_pass([FeedSource(name="copy", url=site.url("/copy.xml"))], db, fast_http, tagger)
+    assert later.articles_new == 1 and later.stories_new == 0
+    after = dict(query(db, "SELECT article_id, cluster_id FROM article_clusters"))
+    assert all(after[a] == c for a, c in before)  # nothing renumbered
+    troops = query(db, "SELECT cluster_id FROM article_clusters c JOIN articles a ON a.id = c.article_id WHERE a.canonical_url LIKE '%troops%'")
+    assert len({r[0] for r in troops}) == 1
+    axis = query(db, "SELECT copies, outlets, headline FROM v_axis_stories WHERE headline LIKE 'North Korean troops%'")
+    assert axis == [(2, 2, "North Korean troops reach Kursk")]
+    assert cluster_new_articles(db).articles == 0  # rerun: nothing left to cluster

@@ -8,17 +8,16 @@ from warehouse.db import connect
 
 
 def newest_axis_stories(db: str | Path, limit: int = 10) -> list[dict]:
-    """The newest axis-tagged articles with score, outlet, countries and topics."""
+    """The newest axis stories (clusters, not copies) with outlets, countries and topics."""
     con = connect(db, read_only=True)
     try:
         cur = con.execute(
             """
-            SELECT a.first_seen_at, coalesce(a.published_at, a.first_seen_at) AS published, a.outlet,
-                   a.title, a.canonical_url, t.score, t.countries, t.topics,
-                   (SELECT count(*) FROM article_duplicates d WHERE d.article_id = a.id) AS copies
-            FROM articles a JOIN v_article_tags_latest t ON t.article_id = a.id
-            WHERE t.is_axis
-            ORDER BY published DESC, t.score DESC
+            SELECT s.cluster_id, s.first_seen_at, coalesce(a.published_at, s.first_seen_at) AS published,
+                   s.outlets, s.copies, s.headline AS title, s.url, s.first_outlet AS outlet, s.score,
+                   s.countries, s.topics
+            FROM v_axis_stories s JOIN articles a ON a.canonical_url = s.url
+            ORDER BY published DESC, s.score DESC
             LIMIT ?
             """,
             [limit],

@@ -1,0 +1,109 @@
+"""`make eval-dedup`: pairwise precision and recall of story clustering.
+
+Usage: python -m evaluation.dedup [--labeled FILE] [--corpus DIR] [--errors]
+Pairs of items in the same labeled group should share a cluster; all other pairs should not.
+With --corpus (default ../shared/corpus when present), its real RSS groups are scored too:
+near_duplicate and same_article_revised groups are positives, NOT_duplicate* groups negatives,
+same_event_cluster groups are left out (machine-labeled, ambiguous).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from itertools import combinations
+from pathlib import Path
+
+from transform.clusters import ClusterSettings, Doc, cluster_docs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _time(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def pairwise(groups: list[str | None], clusters: list[str], ignore: set[int] = frozenset()) -> tuple[float, float, list]:
+    """Precision and recall over item pairs; ``groups[i] is None`` marks a singleton."""
+    tp = fp = fn = 0
+    errors = []
+    for i, j in combinations(range(len(groups)), 2):
+        if i in ignore or j in ignore:
+            continue
+        same_truth = groups[i] is not None and groups[i] == groups[j]
+        same_pred = clusters[i] == clusters[j]
+        if same_truth and same_pred:
+            tp += 1
+        elif same_pred:
+            fp += 1
+            errors.append(("FP", i, j))
+        elif same_truth:
+            fn += 1
+            errors.append(("FN", i, j))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, errors
+
+
+def own_set(path: Path, settings: ClusterSettings, show: bool) -> None:
+    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    docs = [Doc(r["id"], r.get("title", ""), r.get("text", ""), r.get("summary", ""), r.get("url", ""), _time(r.get("published"))) for r in rows]
+    clusters = cluster_docs(docs, settings)
+    p, r, errors = pairwise([row["group"] for row in rows], clusters)
+    print(f"\nlabeled set {path.name}: {len(rows)} items, {len({x['group'] for x in rows})} groups")
+    print(f"  pairwise precision {p:.3f}  recall {r:.3f}  (pairs wrong: {len(errors)})")
+    if show:
+        for kind, i, j in errors:
+            print(f"   {kind} {rows[i]['id']} <> {rows[j]['id']}: {rows[i]['title'][:50]!r} / {rows[j]['title'][:50]!r}")
+
+
+def shared_set(path: Path, settings: ClusterSettings, show: bool) -> None:
+    groups_file = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    docs, groups, ignore, labels = [], [], set(), []
+    for g in groups_file:
+        relation = g["relation"]
+        for n, item in enumerate(g["items"]):
+            index = len(docs)
+            docs.append(Doc(f"{g['group_id']}-{n}", item.get("title") or "", "", item.get("summary") or "",
+                            item.get("link") or "", _time(item.get("published"))))
+            if relation in ("near_duplicate", "same_article_revised"):
+                groups.append(g["group_id"])
+            else:
+                groups.append(None)
+                if relation == "same_event_cluster":
+                    ignore.add(index)
+            labels.append(relation)
+    clusters = cluster_docs(docs, settings)
+    p, r, errors = pairwise(groups, clusters, ignore)
+    print(f"\nreal-world set {path}: {len(docs)} items ({len(ignore)} same_event_cluster items left out)")
+    print(f"  pairwise precision {p:.3f}  recall {r:.3f}  (pairs wrong: {len(errors)})")
+    if show:
+        for kind, i, j in errors[:40]:
+            print(f"   {kind} [{labels[i]}] {docs[i].title[:50]!r} / {docs[j].title[:50]!r}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/dupes_labeled.jsonl")
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
+    parser.add_argument("--errors", action="store_true")
+    args = parser.parse_args(argv)
+    settings = ClusterSettings()
+    print(f"settings {settings}")
+    own_set(args.labeled, settings, args.errors)
+    shared = args.corpus / "dupes_dev.jsonl"
+    if shared.exists():
+        shared_set(shared, settings, args.errors)
+    else:
+        print(f"\n(no real-world set at {shared}; pass --corpus DIR to score one)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Story clusters: syndicated copies and rewrites of one story become one story.
+
+Each article gets two MinHash signatures: one over 3-word shingles of its text (when it has a real
+body) and one over its title and lede (always; the fallback for feed-summary-only items and for
+matching a summary-only copy against a full one). A new article joins the cluster of the most
+similar member seen within the window; otherwise it founds a cluster whose id derives from its own
+article id. Assignments are never revised, so reruns never renumber or split clusters, and the
+signatures are stored so a fresh process rebuilds the same index.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import zlib
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from transform.terms import is_hangul, tokenize
+
+NUM_PERM = 128
+_STOPWORDS = frozenset(
+    "the and for with from that this into over after amid says said will have has are was were "
+    "its their about than more new".split()
+)
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Thresholds were chosen on evaluation/dupes_labeled.jsonl; see `make eval-dedup`."""
+
+    window_days: float = 7.0
+    text_threshold: float = 0.4  # Jaccard of body shingles
+    lede_threshold: float = 0.6  # Jaccard of title+lede unigrams and bigrams
+    title_overlap: float = 0.3  # and the headlines must share this much (reused captions differ here)
+    close_hours: float = 6.0  # copies this close in time may share less of their headlines (but some)
+    same_url_lede: float = 0.3  # one URL, edited headline: a weaker lede match suffices...
+    same_url_title: float = 0.35  # ...or a similar headline; otherwise the URL was reused for new content
+    min_text_words: int = 15
+
+
+@dataclass
+class Doc:
+    """What clustering needs of an article."""
+
+    id: str
+    title: str = ""
+    text: str = ""
+    summary: str = ""
+    url: str = ""
+    time: datetime | None = None
+
+
+@dataclass
+class Signature:
+    lede: np.ndarray
+    text: np.ndarray | None
+    title_tokens: frozenset[str]
+    url: str = ""
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+_BASE = MinHash(num_perm=NUM_PERM, hashfunc=_identity, seed=1)
+
+
+def _token_hashes(tokens: list[str]) -> np.ndarray:
+    """Stable 32-bit hash of each token (crc32: the same in every process, unlike hash())."""
+    crc = zlib.crc32
+    return np.array([crc(t.encode()) for t in tokens], dtype=np.uint64)
+
+
+def _shingles(h: np.ndarray, width: int) -> np.ndarray:
+    """Hashes of ``width``-word shingles, combined from word hashes (no string joins)."""
+    if len(h) < width:
+        return np.unique(h)
+    combined = h[: len(h) - width + 1].copy()
+    for offset in range(1, width):
+        combined = (combined * np.uint64(0x9E3779B1) + h[offset : len(h) - width + 1 + offset]) & np.uint64(0xFFFFFFFF)
+    return np.unique(combined)
+
+
+def _minhash(hashes: np.ndarray) -> MinHash:
+    mh = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=_BASE.permutations, scheme=_BASE.scheme)
+    if len(hashes):
+        mh.update_batch(hashes.tolist())
+    return mh
+
+
+def _from_values(values: np.ndarray) -> MinHash:
+    return MinHash(
+        num_perm=NUM_PERM, hashfunc=_identity, permutations=_BASE.permutations, scheme=_BASE.scheme,
+        hashvalues=values,
+    )
+
+
+def _title_tokens(title: str) -> frozenset[str]:
+    return frozenset(t for t in tokenize(title) if (len(t) > 2 or is_hangul(t)) and t not in _STOPWORDS)
+
+
+def signature(doc: Doc, settings: ClusterSettings) -> Signature:
+    """Signatures of one article (deterministic: the same on every machine and run)."""
+    body = _token_hashes(tokenize(doc.text))
+    summary = _token_hashes(tokenize(doc.summary)[:60]) if doc.summary else body[:60]
+    lede = np.concatenate([_token_hashes(tokenize(doc.title)), summary])
+    lede = np.union1d(_shingles(lede, 1), _shingles(lede, 2))
+    text = None
+    if len(body) >= settings.min_text_words:
+        text = _minhash(_shingles(body, 3)).hashvalues
+    return Signature(_minhash(lede).hashvalues, text, _title_tokens(doc.title), doc.url)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+@dataclass
+class _Member:
+    cluster_id: str
+    time: datetime | None
+    sig: Signature
+
+
+@dataclass
+class StoryIndex:
+    """Cluster members seen within the window, searchable by signature."""
+
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
+
+    def __post_init__(self) -> None:
+        self._text = MinHashLSH(threshold=self.settings.text_threshold * 0.8, num_perm=NUM_PERM)
+        self._lede = MinHashLSH(threshold=self.settings.lede_threshold * 0.8, num_perm=NUM_PERM)
+        self._members: dict[str, _Member] = {}
+        self._by_url: dict[str, _Member] = {}  # latest member per URL, kept beyond the window
+        self._order: deque[tuple[datetime, str]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def add(self, member_id: str, cluster_id: str, time: datetime | None, sig: Signature) -> None:
+        if member_id in self._members:
+            return
+        self._members[member_id] = _Member(cluster_id, time, sig)
+        self._lede.insert(member_id, _from_values(sig.lede))
+        if sig.text is not None:
+            self._text.insert(member_id, _from_values(sig.text))
+        if sig.url:
+            self._by_url[sig.url] = self._members[member_id]
+        if time is not None:
+            self._order.append((time, member_id))
+
+    def evict_before(self, cutoff: datetime) -> None:
+        """Forget members older than ``cutoff`` (input must arrive roughly in time order)."""
+        while self._order and self._order[0][0] < cutoff:
+            _, member_id = self._order.popleft()
+            member = self._members.pop(member_id, None)
+            if member is None:
+                continue
+            self._lede.remove(member_id)
+            if member.sig.text is not None:
+                self._text.remove(member_id)
+
+    def find(self, sig: Signature, time: datetime | None) -> str | None:
+        """The cluster of the most similar member in the window, or None."""
+        s = self.settings
+        best: tuple[float, str] | None = None
+
+        def consider(member_id: str, score: float) -> None:
+            nonlocal best
+            member = self._members.get(member_id)
+            if member is None or not self._in_window(member.time, time):
+                return
+            if best is None or score > best[0]:
+                best = (score, member.cluster_id)
+
+        if sig.text is not None:
+            for key in self._text.query(_from_values(sig.text)):
+                other = self._members[key].sig.text
+                if other is not None and (score := _similarity(sig.text, other)) >= s.text_threshold:
+                    consider(key, score)
+        for key in self._lede.query(_from_values(sig.lede)):
+            member = self._members[key]
+            score = _similarity(sig.lede, member.sig.lede)
+            if score < s.lede_threshold:
+                continue
+            titles = _jaccard(sig.title_tokens, member.sig.title_tokens)
+            close = time is not None and member.time is not None and abs(time - member.time) <= timedelta(hours=s.close_hours)
+            # The same lede under unrelated headlines days apart is a reused photo caption.
+            if titles >= s.title_overlap or (close and titles > 0):
+                consider(key, score)
+        if best is None and sig.url and (previous := self._by_url.get(sig.url)) is not None:
+            # One URL seen again (an edited headline, a live page): the same story only if the
+            # content still resembles it; the window does not apply to a URL's own history.
+            if (_similarity(sig.lede, previous.sig.lede) >= s.same_url_lede
+                    or _jaccard(sig.title_tokens, previous.sig.title_tokens) >= s.same_url_title):
+                return previous.cluster_id
+        return best[1] if best else None
+
+    def _in_window(self, a: datetime | None, b: datetime | None) -> bool:
+        if a is None or b is None:
+            return True
+        return abs(a - b) <= timedelta(days=self.settings.window_days)
+
+
+def cluster_id_for(article_id: str) -> str:
+    return f"s-{article_id}"
+
+
+def assign(index: StoryIndex, doc: Doc, sig: Signature) -> str:
+    """Cluster id for ``doc`` (joining or founding), recorded in the index."""
+    if doc.time is not None:
+        index.evict_before(doc.time - timedelta(days=index.settings.window_days))
+    cluster = index.find(sig, doc.time) or cluster_id_for(doc.id)
+    index.add(doc.id, cluster, doc.time, sig)
+    return cluster
+
+
+PARALLEL_MIN_DOCS = 2000
+
+
+def _signature_chunk(args: tuple[list[Doc], ClusterSettings]) -> list[Signature]:
+    docs, settings = args
+    return [signature(d, settings) for d in docs]
+
+
+def signatures(docs: list[Doc], settings: ClusterSettings, workers: int | None = None) -> list[Signature]:
+    """Signatures of many documents, on every core when there are enough to pay for the processes
+    (shingling and hashing are CPU-bound; assignment afterwards is sequential by design)."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(docs) < PARALLEL_MIN_DOCS:
+        return [signature(d, settings) for d in docs]
+    size = max(500, len(docs) // (workers * 8))
+    chunks = [(docs[i : i + size], settings) for i in range(0, len(docs), size)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [sig for part in pool.map(_signature_chunk, chunks) for sig in part]
+
+
+def cluster_docs(
+    docs: list[Doc], settings: ClusterSettings | None = None, workers: int | None = None
+) -> list[str]:
+    """Cluster ids for documents in the given order (what `axiswatch dedup` prints)."""
+    settings = settings or ClusterSettings()
+    index = StoryIndex(settings)
+    # Oldest first, so the earliest copy founds the story; undated ones keep their input order.
+    order = sorted(range(len(docs)), key=lambda i: (docs[i].time is not None, docs[i].time or datetime.min, i))
+    sigs = signatures([docs[i] for i in order], settings, workers)
+    result = [""] * len(docs)
+    for i, sig in zip(order, sigs):
+        result[i] = assign(index, docs[i], sig)
+    return result

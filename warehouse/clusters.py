@@ -1,0 +1,123 @@
+"""Story clusters in the warehouse: which articles still need a story, the stored signatures of
+those that have one, and the per-story aggregates analysts read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from transform.clusters import Doc, Signature
+
+
+def unclustered(con: duckdb.DuckDBPyConnection) -> list[Doc]:
+    """Articles without a story yet, oldest first (the order that decides who founds a story)."""
+    rows = con.execute(
+        """
+        SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''), coalesce(a.summary, ''), a.canonical_url,
+               coalesce(a.published_at, a.first_seen_at) AS t
+        FROM articles a ANTI JOIN article_clusters c ON c.article_id = a.id
+        ORDER BY t, a.first_seen_at, a.id
+        """
+    ).fetchall()
+    return [Doc(id=r[0], title=r[1], text=r[2], summary=r[3], url=r[4], time=r[5]) for r in rows]
+
+
+def members_between(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
+) -> list[tuple[str, str, datetime | None, Signature]]:
+    """Stored members (article id, cluster id, time, signature) whose story time is in range."""
+    rows = con.execute(
+        """
+        SELECT c.article_id, c.cluster_id, c.story_time, c.lede_sig, c.text_sig, c.title_tokens, a.canonical_url
+        FROM article_clusters c JOIN articles a ON a.id = c.article_id
+        WHERE c.story_time BETWEEN ? AND ? ORDER BY c.story_time, c.article_id
+        """,
+        [start, end],
+    ).fetchall()
+    return [
+        (
+            r[0], r[1], r[2],
+            Signature(
+                lede=np.asarray(r[3], dtype=np.uint32),
+                text=None if r[4] is None else np.asarray(r[4], dtype=np.uint32),
+                title_tokens=frozenset(r[5] or ()),
+                url=r[6],
+            ),
+        )
+        for r in rows
+    ]
+
+
+def save_assignments(
+    con: duckdb.DuckDBPyConnection,
+    assignments: Sequence[tuple[Doc, str, Signature]],
+    run_id: str | None,
+    now: datetime,
+) -> None:
+    """Insert article -> story links (never overwriting an existing one) and refresh their stories."""
+    if not assignments:
+        return
+    batch = pa.table({
+        "article_id": [d.id for d, _, _ in assignments],
+        "cluster_id": [c for _, c, _ in assignments],
+        "story_time": pa.array([d.time for d, _, _ in assignments], type=pa.timestamp("us", tz="UTC")),
+        "lede_sig": pa.array([s.lede.tolist() for _, _, s in assignments], type=pa.list_(pa.uint32())),
+        "text_sig": pa.array(
+            [None if s.text is None else s.text.tolist() for _, _, s in assignments], type=pa.list_(pa.uint32())
+        ),
+        "title_tokens": [sorted(s.title_tokens) for _, _, s in assignments],
+        "assigned_at": pa.array([now] * len(assignments), type=pa.timestamp("us", tz="UTC")),
+        "run_id": [run_id] * len(assignments),
+    })
+    con.register("_assign", batch)
+    try:
+        con.execute("INSERT INTO article_clusters BY NAME SELECT * FROM _assign ON CONFLICT DO NOTHING")
+    finally:
+        con.unregister("_assign")
+    refresh_stories(con, {c for _, c, _ in assignments}, now)
+
+
+def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], now: datetime) -> None:
+    """Recompute first/last seen, representative, copies and outlets of the given stories."""
+    ids = pa.table({"id": sorted(set(cluster_ids))})
+    con.register("_touched", ids)
+    try:
+        con.execute(
+            """
+            INSERT INTO story_clusters BY NAME
+            SELECT cluster_id AS id, min(first_seen_at) AS first_seen_at, max(first_seen_at) AS last_seen_at,
+                   arg_min(article_id, (published_at, first_seen_at, article_id)) FILTER (WHERE kind = 'article')
+                       AS representative_article_id,
+                   count(*) AS member_count, count(DISTINCT outlet) AS outlets_count, ? AS updated_at
+            FROM v_story_copies WHERE cluster_id IN (SELECT id FROM _touched)
+            GROUP BY cluster_id
+            ON CONFLICT (id) DO UPDATE SET first_seen_at = excluded.first_seen_at,
+                last_seen_at = excluded.last_seen_at, representative_article_id = excluded.representative_article_id,
+                member_count = excluded.member_count, outlets_count = excluded.outlets_count,
+                updated_at = excluded.updated_at
+            """,
+            [now],
+        )
+    finally:
+        con.unregister("_touched")
+
+
+def stories_of_duplicates(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
+    """Stories that gained exact-duplicate URLs in a run (their counts need a refresh)."""
+    rows = con.execute(
+        "SELECT DISTINCT c.cluster_id FROM article_duplicates d JOIN article_clusters c ON c.article_id = d.article_id"
+        " WHERE d.run_id = ?",
+        [run_id],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def window_bounds(docs: Sequence[Doc], days: float) -> tuple[datetime, datetime] | None:
+    times = [d.time for d in docs if d.time is not None]
+    if not times:
+        return None
+    return min(times) - timedelta(days=days), max(times) + timedelta(days=days)
