@@ -19,7 +19,7 @@ from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate, build_article, split_exact_duplicates, unique_entries
 from transform.clusters import ClusterSettings, StoryIndex, assign, signatures
-from transform.tagging import Tag, Tagger
+from transform.tagging import Tagger
 from warehouse import clusters as cluster_store
 from warehouse import load
 from warehouse.db import open_warehouse
@@ -123,10 +123,6 @@ def dedupe_exact(db: str | Path, articles: list[Article]) -> tuple[list[Article]
     return split_exact_duplicates(articles, known)
 
 
-def tag_articles(tagger: Tagger, articles: Sequence[Article]) -> list[Tag]:
-    return [tagger.tag(a.id, a.title, a.text, a.summary, a.language) for a in articles]
-
-
 def feed_errors(results: Sequence[FeedResult]) -> list[dict]:
     return [
         {"feed": r.source.name, "url": r.source.url, "kind": r.error_kind, "message": r.error}
@@ -143,63 +139,42 @@ def page_errors(articles: Sequence[Article]) -> list[dict]:
     ]
 
 
-def run_pass(
-    sources: Sequence[FeedSource],
-    db: str | Path,
-    http: HttpSettings,
-    tagger: Tagger,
-    workers: int = 8,
-    progress: Progress = _no_progress,
-    cluster_settings: ClusterSettings | None = None,
-) -> RunSummary:
-    """One full pass: feeds -> pages -> canonical URLs and exact dedup -> tags -> DuckDB."""
-    started = datetime.now(UTC)
-    run = load.RunRecord(run_id=new_run_id(started), started_at=started)
-    states = prepare_warehouse(db, sources)
-    with HttpClient(http) as client:
-        results = fetch_feeds(client, sources, states, workers, progress)
-        entries = new_entries(db, results)
-        pages = fetch_articles(client, entries, workers, progress)
-    articles, duplicates = dedupe_exact(db, build_articles(entries, pages))
-    progress("tagging", 0, len(articles))
-    tags = tag_articles(tagger, articles)
-    progress("tagging", len(articles), len(articles))
+@dataclass
+class LoadResult:
+    articles_new: int = 0
+    duplicates: int = 0
+    pages_failed: int = 0
+    errors: list[dict] = field(default_factory=list)
 
+
+def load_articles(
+    db: str | Path,
+    run: load.RunRecord,
+    results: Sequence[FeedResult],
+    entries: dict[str, Entry],
+    pages: dict[str, Extraction],
+    extra_errors: Sequence[dict] = (),
+) -> LoadResult:
+    """Join entries and pages into articles, drop exact copies, and load it all in one transaction."""
+    articles, duplicates = dedupe_exact(db, build_articles(entries, pages))
     run.feeds_ok = sum(r.ok for r in results)
     run.feeds_failed = len(results) - run.feeds_ok
     run.entries_seen = sum(len(r.entries) for r in results)
     run.articles_new, run.duplicates = len(articles), len(duplicates)
-    run.axis_new = sum(t.is_axis for t in tags)
-    run.errors = feed_errors(results) + page_errors(articles)
+    run.errors = feed_errors(results) + page_errors(articles) + list(extra_errors)
+    run.status = "loaded"
     run.finished_at = datetime.now(UTC)
-    run.status = "success"
     con = open_warehouse(db)
     try:
         load.start_run(con, run)
-        inserted, dup_inserted = load.load_pass(
-            con, run, results, articles, duplicates, tags, run.finished_at
-        )
+        inserted, dup_inserted = load.load_pass(con, run, results, articles, duplicates, run.finished_at)
     finally:
         con.close()
-    clusters = cluster_new_articles(db, cluster_settings, run.run_id, progress)
-    return RunSummary(
-        run_id=run.run_id,
-        stories_new=clusters.stories_new,
-        axis_stories_new=clusters.axis_stories_new,
-        feeds_ok=run.feeds_ok,
-        feeds_failed=run.feeds_failed,
-        entries_seen=run.entries_seen,
-        articles_new=inserted,
-        duplicates=dup_inserted,
-        axis_new=run.axis_new,
-        errors=run.errors,
-        pages_failed=sum(a.fetch_status != "ok" for a in articles),
-        database=str(db),
-    )
+    return LoadResult(inserted, dup_inserted, sum(a.fetch_status != "ok" for a in articles), run.errors)
 
 
 @dataclass
-class RetagSummary:
+class TagSummary:
     tagger_version: str
     articles: int = 0
     axis: int = 0
@@ -209,18 +184,16 @@ class RetagSummary:
         return asdict(self)
 
 
-def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progress: Progress = _no_progress) -> RetagSummary:
-    """Re-apply the current tagger to stored articles; older versions' rows stay for comparison."""
+def _tag_stored(
+    db: str | Path, tagger: Tagger, since: datetime | None, only_untagged: bool, progress: Progress
+) -> TagSummary:
     con = open_warehouse(db)
-    summary = RetagSummary(tagger.version)
+    summary = TagSummary(tagger.version)
+    untagged_by = tagger.version if only_untagged else None
     try:
-        total = con.execute(
-            "SELECT count(*) FROM articles WHERE ? IS NULL OR coalesce(published_at, first_seen_at) >= ?",
-            [since, since],
-        ).fetchone()[0]
         before = dict(con.execute("SELECT article_id, is_axis FROM v_article_tags_latest").fetchall())
-        progress("retag", 0, total)
-        for batch in load.articles_for_tagging(con, since):
+        progress("tagging", 0, 0)
+        for batch in load.articles_for_tagging(con, since, untagged_by):
             tags = [tagger.tag(*row) for row in batch]
             con.execute("BEGIN")
             load.insert_tags(con, tags, datetime.now(UTC))
@@ -228,10 +201,68 @@ def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progres
             summary.articles += len(tags)
             summary.axis += sum(t.is_axis for t in tags)
             summary.changed += sum(before.get(t.id) is not None and before[t.id] != t.is_axis for t in tags)
-            progress("retag", summary.articles, total)
+            progress("tagging", summary.articles, summary.articles)
     finally:
         con.close()
     return summary
+
+
+def tag_untagged(db: str | Path, tagger: Tagger, progress: Progress = _no_progress) -> TagSummary:
+    """Tag every stored article that has no tag from this tagger version yet (new ones, normally)."""
+    return _tag_stored(db, tagger, None, True, progress)
+
+
+def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progress: Progress = _no_progress) -> TagSummary:
+    """Re-apply the current tagger to stored articles; older versions' rows stay for comparison."""
+    return _tag_stored(db, tagger, since, False, progress)
+
+
+def finish_run(db: str | Path, run: load.RunRecord, tags: TagSummary, stories: ClusterSummary) -> None:
+    run.axis_new = tags.axis
+    run.status = "success"
+    run.finished_at = datetime.now(UTC)
+    con = open_warehouse(db)
+    try:
+        load.finish_run(con, run)
+    finally:
+        con.close()
+
+
+def run_pass(
+    sources: Sequence[FeedSource],
+    db: str | Path,
+    http: HttpSettings,
+    tagger: Tagger,
+    workers: int = 8,
+    progress: Progress = _no_progress,
+    cluster_settings: ClusterSettings | None = None,
+) -> RunSummary:
+    """One full pass: feeds -> pages -> canonical URLs and exact dedup -> DuckDB -> tags -> stories."""
+    started = datetime.now(UTC)
+    run = load.RunRecord(run_id=new_run_id(started), started_at=started)
+    states = prepare_warehouse(db, sources)
+    with HttpClient(http) as client:
+        results = fetch_feeds(client, sources, states, workers, progress)
+        entries = new_entries(db, results)
+        pages = fetch_articles(client, entries, workers, progress)
+    loaded = load_articles(db, run, results, entries, pages)
+    tags = tag_untagged(db, tagger, progress)
+    stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)
+    finish_run(db, run, tags, stories)
+    return RunSummary(
+        run_id=run.run_id,
+        feeds_ok=run.feeds_ok,
+        feeds_failed=run.feeds_failed,
+        entries_seen=run.entries_seen,
+        articles_new=loaded.articles_new,
+        duplicates=loaded.duplicates,
+        axis_new=tags.axis,
+        errors=loaded.errors,
+        pages_failed=loaded.pages_failed,
+        stories_new=stories.stories_new,
+        axis_stories_new=stories.axis_stories_new,
+        database=str(db),
+    )
 
 
 @dataclass

@@ -52,7 +52,7 @@ def test_run_rows(tmp_path):
     run = load.RunRecord(run_id="r1", started_at=datetime.now(UTC))
     load.start_run(con, run)
     run.status, run.finished_at, run.errors = "success", datetime.now(UTC), [{"feed": "x"}]
-    load.load_pass(con, run, [], [], [], [], run.finished_at)
+    load.load_pass(con, run, [], [], [], run.finished_at)
     row = con.execute("SELECT status, errors FROM pipeline_runs").fetchone()
     assert row[0] == "success" and '"feed"' in row[1]
     assert isinstance(con, duckdb.DuckDBPyConnection)

@@ -115,18 +115,19 @@ def load_pass(
     feeds: Sequence[FeedResult],
     articles: Sequence[Article],
     duplicates: Sequence[Duplicate],
-    tags: Sequence[Tag],
     now: datetime,
 ) -> tuple[int, int]:
-    """Write a whole pass in one transaction; return (articles inserted, duplicates inserted)."""
+    """Write what a pass fetched in one transaction; return (articles inserted, duplicates inserted).
+
+    Tags and stories are derived afterwards from what is stored (see ``tag_untagged`` and
+    ``cluster_new_articles``), so a crash in between is repaired by the next run."""
     con.execute("BEGIN")
     try:
         _insert(con, "feed_fetches", [_fetch_row(run.run_id, r, now) for r in feeds])
         inserted = _insert(con, "articles", [_article_row(a, run.run_id, now) for a in articles])
         dup_inserted = _insert(con, "article_duplicates", [_duplicate_row(d, run.run_id, now) for d in duplicates])
-        insert_tags(con, tags, now)
         _update_feed_state(con, feeds, now)
-        _finish_run(con, run)
+        finish_run(con, run)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -150,11 +151,8 @@ def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: dateti
     )
 
 
-def fail_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
-    _finish_run(con, run)
-
-
-def _finish_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+def finish_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    """Write the run's status and counts (called at load, and again when tagging is done)."""
     con.execute(
         "UPDATE pipeline_runs SET finished_at = ?, status = ?, feeds_ok = ?, feeds_failed = ?,"
         " entries_seen = ?, articles_new = ?, duplicates = ?, axis_new = ?, errors = ? WHERE run_id = ?",
@@ -205,14 +203,18 @@ def _duplicate_row(d: Duplicate, run_id: str, now: datetime) -> dict:
 
 
 def articles_for_tagging(
-    con: duckdb.DuckDBPyConnection, since: datetime | None, batch_size: int = 5000
+    con: duckdb.DuckDBPyConnection, since: datetime | None, untagged_by: str | None = None, batch_size: int = 5000
 ) -> Iterable[list[tuple[str, str, str, str, str]]]:
-    """Stored articles (id, title, text, summary, language) in batches, oldest first."""
+    """Stored articles (id, title, text, summary, language) in batches, oldest first; with
+    ``untagged_by``, only those without a tag from that tagger version."""
     cur = con.cursor()
     cur.execute(
         "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
-        " FROM articles WHERE ? IS NULL OR coalesce(published_at, first_seen_at) >= ? ORDER BY first_seen_at, id",
-        [since, since],
+        " FROM articles a WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
+        " AND (?::VARCHAR IS NULL OR NOT EXISTS"
+        "      (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tagger_version = ?))"
+        " ORDER BY first_seen_at, id",
+        [since, since, untagged_by, untagged_by],
     )
     while rows := cur.fetchmany(batch_size):
         yield rows
