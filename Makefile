@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test eval-tagging eval-dedup bench-tagging bench-clustering clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +24,12 @@ test: install
 
 eval-tagging: install
 	$(BIN)/python -m evaluation.tagging
+
+airflow-demo: install
+	bash scripts/airflow_demo.sh
+
+bench-dag-parse: install
+	$(BIN)/python -m benchmarks.dag_parse
 
 eval-dedup: install
 	$(BIN)/python -m evaluation.dedup

@@ -83,6 +83,16 @@ class Settings(BaseModel):
     database: str = "data/axiswatch.duckdb"
     workers: int = Field(8, ge=1, le=128)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    # Airflow and maintenance
+    schedule: str = "0 2 * * *"  # nightly ingest (cron, UTC); AXISWATCH_SCHEDULE overrides per deployment
+    staging_dir: str = "data/staging"  # run-scoped files passed between Airflow tasks
+    article_batch_size: int = Field(50, ge=1)  # pages per mapped fetch task
+    deadline_minutes: int = Field(180, ge=1)  # alert when a nightly run has not finished this long after its slot
+    unhealthy_after: int = Field(3, ge=1)  # a feed failing this many runs in a row is reported unhealthy
+    backups_dir: str = "data/backups"
+    backups_keep: int = Field(7, ge=1)
+    export_dir: str = "data/export"  # Parquet for tools outside DuckDB, partitioned by day
+    retention_days: int = Field(30, ge=1)  # staging folders and fetch logs older than this are removed
 
 
 def _read_yaml(path: Path, what: str) -> Any:

@@ -131,12 +131,19 @@ def feed_errors(results: Sequence[FeedResult]) -> list[dict]:
     ]
 
 
+_FETCH_KINDS = ("blocked", "bad_url", "timeout", "too_large", "redirect", "connection", "http_status", "fetch")
+
+
 def page_errors(articles: Sequence[Article]) -> list[dict]:
-    return [
-        {"feed": a.feed, "url": a.url, "kind": "page", "message": a.fetch_error}
-        for a in articles
-        if a.fetch_status != "ok"
-    ]
+    """One error per article kept without page text; kind says whether fetching or extraction failed."""
+    errors = []
+    for a in articles:
+        if a.fetch_status == "ok":
+            continue
+        prefix = a.fetch_error.split(":", 1)[0]
+        kind = f"page_{prefix}" if prefix in _FETCH_KINDS else "page_extraction"
+        errors.append({"feed": a.feed, "url": a.url, "kind": kind, "message": a.fetch_error})
+    return errors
 
 
 @dataclass
@@ -154,11 +161,14 @@ def load_articles(
     entries: dict[str, Entry],
     pages: dict[str, Extraction],
     extra_errors: Sequence[dict] = (),
+    feeds_missing: int = 0,
 ) -> LoadResult:
-    """Join entries and pages into articles, drop exact copies, and load it all in one transaction."""
+    """Join entries and pages into articles, drop exact copies, and load it all in one transaction.
+
+    ``feeds_missing`` counts planned feeds whose fetch left no result (an Airflow task that died)."""
     articles, duplicates = dedupe_exact(db, build_articles(entries, pages))
     run.feeds_ok = sum(r.ok for r in results)
-    run.feeds_failed = len(results) - run.feeds_ok
+    run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
     run.entries_seen = sum(len(r.entries) for r in results)
     run.articles_new, run.duplicates = len(articles), len(duplicates)
     run.errors = feed_errors(results) + page_errors(articles) + list(extra_errors)
@@ -217,13 +227,11 @@ def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progres
     return _tag_stored(db, tagger, since, False, progress)
 
 
-def finish_run(db: str | Path, run: load.RunRecord, tags: TagSummary, stories: ClusterSummary) -> None:
-    run.axis_new = tags.axis
-    run.status = "success"
-    run.finished_at = datetime.now(UTC)
+def finish_run(db: str | Path, run_id: str, tags: TagSummary) -> None:
+    """Mark a loaded run successful once its articles are tagged and clustered."""
     con = open_warehouse(db)
     try:
-        load.finish_run(con, run)
+        load.mark_run_done(con, run_id, tags.axis, datetime.now(UTC))
     finally:
         con.close()
 
@@ -248,7 +256,7 @@ def run_pass(
     loaded = load_articles(db, run, results, entries, pages)
     tags = tag_untagged(db, tagger, progress)
     stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)
-    finish_run(db, run, tags, stories)
+    finish_run(db, run.run_id, tags)
     return RunSummary(
         run_id=run.run_id,
         feeds_ok=run.feeds_ok,

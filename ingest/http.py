@@ -10,6 +10,7 @@ per-host concurrency limit.
 from __future__ import annotations
 
 import email.utils
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -188,6 +189,17 @@ class HttpClient:
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
         """GET ``url`` with retries; raise a FetchError subclass when no usable response came."""
+        return self.request("GET", url, headers)
+
+    def post_json(self, url: str, payload: object, headers: Mapping[str, str] | None = None) -> Response:
+        """POST a JSON body (webhooks, notifications) through the same guards and retries."""
+        body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+        return self.request("POST", url, {"Content-Type": "application/json", **(headers or {})}, body)
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> Response:
+        """Send a request with retries; raise a FetchError subclass when no usable response came."""
         attempts = 0
 
         def wait(state: RetryCallState) -> float:
@@ -210,23 +222,25 @@ class HttpClient:
         for attempt in retrying:
             with attempt:
                 attempts += 1
-                response = self._get_once(url, headers or {})
+                response = self._once(method, url, headers or {}, body)
         response.attempts = attempts
         return response
 
-    def _get_once(self, url: str, headers: Mapping[str, str]) -> Response:
+    def _once(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
         started = time.monotonic()
         deadline = started + self.settings.deadline
         redirects: list[str] = []
         current = url
         while True:
             _check_scheme(current)
-            status, resp_headers, body, location = self._request(current, headers, deadline)
+            status, resp_headers, content, location = self._request(method, current, headers, body, deadline)
             if status in REDIRECT_CODES and location:
                 if len(redirects) >= self.settings.max_redirects:
                     raise RedirectError(f"more than {self.settings.max_redirects} redirects")
                 redirects.append(current)
                 current = urljoin(current, location)
+                if status == 303:
+                    method, body = "GET", None
                 continue
             elapsed = time.monotonic() - started
             if status in RETRY_CODES:
@@ -237,13 +251,13 @@ class HttpClient:
                 )
             if status >= 400:
                 raise HttpStatusError(f"HTTP {status}", status=status)
-            return Response(current, status, resp_headers, body, elapsed, redirects=redirects)
+            return Response(current, status, resp_headers, content, elapsed, redirects=redirects)
 
-    def _request(self, url: str, headers: Mapping[str, str], deadline: float):
+    def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, deadline: float):
         host = urlsplit(url).hostname or ""
         try:
             with self._host_slot(host):
-                with self._client.stream("GET", url, headers=dict(headers)) as resp:
+                with self._client.stream(method, url, headers=dict(headers), content=body) as resp:
                     location = resp.headers.get("location")
                     if resp.status_code in REDIRECT_CODES or resp.status_code >= 300:
                         return resp.status_code, resp.headers, b"", location

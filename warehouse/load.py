@@ -151,6 +151,29 @@ def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: dateti
     )
 
 
+def mark_run_done(con: duckdb.DuckDBPyConnection, run_id: str, axis_new: int, now: datetime) -> None:
+    con.execute(
+        "UPDATE pipeline_runs SET status = 'success', axis_new = ?, finished_at = ? WHERE run_id = ?",
+        [axis_new, now, run_id],
+    )
+
+
+def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
+    cur = con.execute("SELECT * FROM pipeline_runs WHERE run_id = ?", [run_id])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+
+def unhealthy_feeds(con: duckdb.DuckDBPyConnection, streak: int) -> list[dict]:
+    """Enabled feeds that failed ``streak`` or more runs in a row, worst first."""
+    cur = con.execute(
+        "SELECT name, url, failure_streak, last_success_at FROM feeds WHERE enabled AND failure_streak >= ?"
+        " ORDER BY failure_streak DESC, name",
+        [streak],
+    )
+    return [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+
+
 def finish_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     """Write the run's status and counts (called at load, and again when tagging is done)."""
     con.execute(

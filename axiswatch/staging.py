@@ -1,0 +1,75 @@
+"""Run-scoped staging files: how bulk data moves between Airflow tasks (never through XCom).
+
+Each run gets its own folder; feed results, planned page batches and extracted pages are JSON
+files in it, written atomically (temporary file, then rename) so a retried task never leaves a
+half-written file behind for the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
+
+
+def run_folder(staging_dir: str | Path, run_id: str) -> Path:
+    """The staging folder of one run (run ids become safe folder names)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("._") or "run"
+    return Path(staging_dir) / safe
+
+
+def write_json(path: Path, data) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, default=_default), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_json(path: Path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot stage {type(value).__name__}")
+
+
+def entry_to_dict(entry: Entry) -> dict:
+    return asdict(entry)
+
+
+def entry_from_dict(data: dict) -> Entry:
+    data = dict(data)
+    if data.get("published_at"):
+        data["published_at"] = datetime.fromisoformat(data["published_at"])
+    return Entry(**data)
+
+
+def feed_result_to_dict(result: FeedResult) -> dict:
+    data = asdict(result)
+    data["entries"] = [entry_to_dict(e) for e in result.entries]
+    return data
+
+
+def feed_result_from_dict(data: dict) -> FeedResult:
+    data = dict(data)
+    data["source"] = FeedSource(**data["source"])
+    data["state"] = FeedState(**data["state"])
+    data["entries"] = [entry_from_dict(e) for e in data["entries"]]
+    return FeedResult(**data)
+
+
+def extraction_from_dict(data: dict) -> Extraction:
+    return Extraction(**data)
+
+
+def remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

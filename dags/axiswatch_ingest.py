@@ -1,0 +1,149 @@
+"""axiswatch_ingest: the nightly pass as an Airflow DAG (wiring only; the steps live in
+axiswatch.orchestration and are the same ones `axiswatch run` uses).
+
+prepare -> fetch_feed (mapped, one per feed) -> plan_pages -> fetch_pages (mapped batches)
+-> load (one writer) -> tag_and_cluster -> publish (updates the warehouse Asset, cleans staging)
+
+Nothing heavy is imported at parse time: only airflow.sdk, and the settings file is read with
+plain YAML for the schedule.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import yaml
+from airflow.sdk import Asset, DeadlineAlert, DeadlineReference, Param, SyncCallback, TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowFailException
+
+HOME = Path(os.environ.get("AXISWATCH_HOME") or Path(__file__).resolve().parent.parent)
+CONFIG = os.environ.get("AXISWATCH_CONFIG", "config/settings.yaml")
+WAREHOUSE = Asset(name="axiswatch_warehouse", uri="file:///axiswatch/warehouse")
+POOL = "axiswatch_warehouse"  # one slot: only one task writes DuckDB at a time
+
+
+def _setting(key: str, default):
+    """One value from the settings file, read cheaply at parse time."""
+    path = Path(CONFIG) if Path(CONFIG).is_absolute() else HOME / CONFIG
+    try:
+        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(key, default)
+    except (OSError, yaml.YAMLError):
+        return default
+
+
+def _permanent(fn, *args):
+    """Run a step; a configuration error fails the task at once instead of retrying."""
+    from axiswatch.config import ConfigError
+
+    try:
+        return fn(*args)
+    except ConfigError as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
+def _deadline() -> DeadlineAlert | None:
+    """Alert when the nightly run has not finished this long after its slot (slow, or never ran).
+
+    AXISWATCH_DEADLINE_MINUTES=0 turns it off: Airflow 3.3.2's ``dag.test()`` cannot run a DAG
+    with a deadline ('dict' object has no attribute 'hex'), so the in-process tests do that."""
+    minutes = int(os.environ.get("AXISWATCH_DEADLINE_MINUTES") or _setting("deadline_minutes", 180))
+    if minutes <= 0:
+        return None
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(minutes=minutes),
+        callback=SyncCallback("axiswatch.ops.deadline_missed", kwargs={"dag_id": "axiswatch_ingest"}),
+    )
+
+
+def _on_failure(context):
+    from axiswatch.ops import task_failed
+
+    task_failed(context)
+
+
+@dag(
+    dag_id="axiswatch_ingest",
+    schedule=os.environ.get("AXISWATCH_SCHEDULE") or _setting("schedule", "0 2 * * *"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["axiswatch", "ingest"],
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=15),
+        "on_failure_callback": _on_failure,
+    },
+    params={
+        "feeds_file": Param(None, type=["null", "string"], description="Feeds YAML instead of the configured one"),
+        "retag": Param(False, type="boolean", description="Re-apply the current tagger to stored articles"),
+        "retag_since": Param(None, type=["null", "string"], description="ISO date: only retag articles since"),
+    },
+    deadline=_deadline(),
+    doc_md=__doc__,
+)
+def axiswatch_ingest():
+    @task(pool=POOL)
+    def prepare(params=None, run_id=None) -> list[str]:
+        from axiswatch.orchestration import prepare as step
+
+        return _permanent(step, CONFIG, run_id, params.get("feeds_file"))
+
+    @task(map_index_template="{{ task.op_kwargs['name'] }}")
+    def fetch_feed(name: str, run_id=None) -> dict:
+        from axiswatch.orchestration import fetch_one_feed
+
+        return _permanent(fetch_one_feed, CONFIG, run_id, name)
+
+    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE)
+    def plan_pages(run_id=None) -> list[str]:
+        from axiswatch.orchestration import plan_pages as step
+
+        return _permanent(step, CONFIG, run_id)
+
+    @task
+    def fetch_pages(batch: str) -> dict:
+        from axiswatch.orchestration import fetch_page_batch
+
+        return _permanent(fetch_page_batch, CONFIG, batch)
+
+    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE)
+    def load(run_id=None) -> dict:
+        from axiswatch.orchestration import load_run
+
+        return _permanent(load_run, CONFIG, run_id)
+
+    @task(pool=POOL)
+    def tag_and_cluster(loaded: dict, params=None) -> dict:
+        from axiswatch.orchestration import retag_stored, tag_and_cluster as step
+
+        result = _permanent(step, CONFIG, loaded["run_id"])
+        if params.get("retag"):
+            result["retag"] = _permanent(retag_stored, CONFIG, params.get("retag_since"))
+        return result
+
+    @task(outlets=[WAREHOUSE])
+    def publish(tagged: dict, run_id=None) -> dict:
+        from axiswatch.ops import report_unhealthy
+        from axiswatch.orchestration import clean_staging, run_summary
+
+        summary = {**run_summary(CONFIG, run_id), **tagged}
+        report_unhealthy(summary)
+        clean_staging(CONFIG, run_id)
+        print("axiswatch run summary:", summary)
+        return summary
+
+    feeds = prepare()
+    fetched = fetch_feed.expand(name=feeds)
+    batches = plan_pages()
+    fetched >> batches
+    pages = fetch_pages.expand(batch=batches)
+    loaded = load()
+    pages >> loaded
+    publish(tag_and_cluster(loaded))
+
+axiswatch_ingest()
