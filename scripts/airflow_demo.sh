@@ -29,8 +29,7 @@ YAML
 .venv/bin/axiswatch demo-server --port 8765 &
 SERVER=$!
 echo "== migrating a temporary Airflow metadata database in $AIRFLOW_HOME"
-.venv/bin/airflow db migrate > "$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
-.venv/bin/airflow pools set axiswatch_warehouse 1 "one writer for the DuckDB warehouse" > /dev/null
+AIRFLOW_BIN=.venv/bin/airflow bash scripts/airflow_init.sh > "$WORK/init.log" 2>&1 || { cat "$WORK/init.log"; exit 1; }
 echo "== airflow dags test axiswatch_ingest"
 .venv/bin/airflow dags test axiswatch_ingest 2026-11-26T02:00:00+00:00 > "$WORK/run.log" 2>&1 || true
 grep -E "axiswatch run summary|Dag run .* (success|failed)|state=|ERROR" "$WORK/run.log" | tail -20 || true
