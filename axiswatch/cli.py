@@ -52,7 +52,8 @@ def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network
     database = db or Path(settings.database)
     try:
         with _progress(quiet=json_out) as report:
-            summary = run_pass(sources, database, http, tagger, settings.workers, report)
+            summary = run_pass(sources, database, http, tagger, settings.workers, report,
+                               reports_dir=settings.reports_dir)
     except WarehouseError as exc:
         _fail(str(exc))
     if json_out:
@@ -127,6 +128,7 @@ class _progress:
 
 def _print_summary(summary) -> None:
     from warehouse.queries import newest_axis_stories
+    from warehouse.snapshot import snapshot_path
 
     table = Table(title=f"axiswatch run {summary.run_id}", show_header=False)
     for label, value in [
@@ -159,7 +161,8 @@ def _print_summary(summary) -> None:
                 ", ".join(s["topics"]),
             )
         out.print(axis)
-    out.print(f"Warehouse: {summary.database}")
+    out.print(f"Warehouse: {summary.database} (analysts: {snapshot_path(summary.database)})")
+    out.print(f"Report: {summary.report}")
 
 
 @app.command()
@@ -327,6 +330,168 @@ def retag(
             f"retagged {summary.articles} articles with {summary.tagger_version}: "
             f"{summary.axis} axis, {summary.changed} changed their verdict"
         )
+
+
+def _database(db: Path | None, config: Path | None = None) -> Path:
+    from axiswatch.config import ConfigError, load_settings
+
+    if db:
+        return db
+    try:
+        return Path(load_settings(config if config else _default_settings()).database)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _emit(table, fmt: str, dest: Path | None) -> None:
+    """Print or write an Arrow table as a rich table, CSV, JSON lines or Parquet."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        if not dest:
+            _fail("--format parquet needs --out FILE")
+        pq.write_table(table, dest)
+        err.print(f"wrote {table.num_rows} rows to {dest}")
+        return
+    if fmt == "csv":
+        if dest:
+            pacsv.write_csv(table, dest)
+        else:
+            sink = sys.stdout.buffer
+            pacsv.write_csv(table, sink)
+            sink.flush()
+        return
+    if fmt == "json":
+        lines = (json.dumps(row, ensure_ascii=False, default=str) for row in table.to_pylist())
+        text = "\n".join(lines) + ("\n" if table.num_rows else "")
+        if dest:
+            dest.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return
+    grid = Table(show_lines=False)
+    for name in table.column_names:
+        grid.add_column(name, overflow="fold")
+    for row in table.to_pylist():
+        grid.add_row(*["" if v is None else ", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in row.values()])
+    (out if out.is_terminal else Console(width=200)).print(grid)
+    err.print(f"{table.num_rows} rows")
+
+
+FORMATS = ["table", "csv", "json", "parquet"]
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse's read-only snapshot.")],
+    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is read.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Run SQL against the latest snapshot (never the file the night is writing)."""
+    import duckdb
+
+    from warehouse.db import WarehouseError
+    from warehouse.snapshot import open_snapshot
+
+    if format not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    try:
+        con = open_snapshot(_database(db))
+    except WarehouseError as exc:
+        _fail(str(exc))
+    try:
+        table = con.execute(sql).arrow()
+    except duckdb.Error as exc:
+        _fail(f"query failed: {exc}")
+    finally:
+        con.close()
+    table = table.read_all() if hasattr(table, "read_all") else table
+    _emit(table, format, out)
+
+
+@app.command()
+def stories(
+    since: Annotated[str, typer.Option(help="Stories first seen since (7d, 24h or an ISO date).")] = "7d",
+    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is read.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many stories.")] = 50,
+    format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """List the latest axis stories (one row per story, not per copy)."""
+    from warehouse.db import WarehouseError
+    from warehouse.snapshot import open_snapshot
+
+    if format not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    start = _parse_since(since)
+    try:
+        con = open_snapshot(_database(db))
+    except WarehouseError as exc:
+        _fail(str(exc))
+    try:
+        table = con.execute(
+            "SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
+            " FROM v_axis_stories WHERE first_seen_at >= ? OR published_at >= ?"
+            " ORDER BY published_at DESC, outlets DESC LIMIT ?",
+            [start, start, limit],
+        ).arrow()
+    finally:
+        con.close()
+    table = table.read_all() if hasattr(table, "read_all") else table
+    _emit(table, format, out)
+
+
+@app.command()
+def report(
+    since: Annotated[str, typer.Option(help="Period covered (30d, or an ISO date).")] = "30d",
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("data/reports/report.html"),
+    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is read.")] = None,
+) -> None:
+    """Write the static HTML report (no server or network needed to view it)."""
+    from warehouse.db import WarehouseError
+    from warehouse.report import write_report
+    from warehouse.snapshot import open_snapshot
+
+    try:
+        con = open_snapshot(_database(db))
+    except WarehouseError as exc:
+        _fail(str(exc))
+    try:
+        path = write_report(con, out, _parse_since(since))
+    finally:
+        con.close()
+    out_msg = f"report written to {path}"
+    err.print(out_msg)
+
+
+@app.command()
+def snapshot(db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None) -> None:
+    """Publish a fresh read-only snapshot of the warehouse now (runs do this after each load)."""
+    from warehouse.db import WarehouseError
+    from warehouse.snapshot import publish_snapshot
+
+    try:
+        err.print(f"snapshot published: {publish_snapshot(_database(db))}")
+    except WarehouseError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def export(
+    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is exported.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the Parquet files.")] = Path("data/export"),
+) -> None:
+    """Export articles, stories and axis stories as Parquet partitioned by day."""
+    from warehouse.maintenance import export_parquet
+    from warehouse.snapshot import snapshot_path
+
+    source = snapshot_path(_database(db))
+    if not source.exists():
+        _fail(f"no snapshot at {source}: run `axiswatch run` first")
+    counts = export_parquet(source, out)
+    err.print(", ".join(f"{name}: {n} rows" for name, n in counts.items()) + f" -> {out}")
 
 
 def main() -> None:  # pragma: no cover

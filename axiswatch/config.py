@@ -91,6 +91,7 @@ class Settings(BaseModel):
     unhealthy_after: int = Field(3, ge=1)  # a feed failing this many runs in a row is reported unhealthy
     backups_dir: str = "data/backups"
     backups_keep: int = Field(7, ge=1)
+    reports_dir: str = "data/reports"  # the HTML report of each run (latest.html is the newest)
     export_dir: str = "data/export"  # Parquet for tools outside DuckDB, partitioned by day
     retention_days: int = Field(30, ge=1)  # staging folders and fetch logs older than this are removed
 

@@ -33,6 +33,8 @@ from ingest.records import Extraction, FeedResult, FeedSource, FeedState
 from transform.tagging import Tagger, TopicsError
 from warehouse import load
 from warehouse.db import open_warehouse
+from warehouse.report import publish_run_report
+from warehouse.snapshot import publish_snapshot
 
 
 def home() -> Path:
@@ -52,7 +54,7 @@ def settings_for(config: str | None) -> Settings:
         if not path.exists():
             raise ConfigError(f"{path}: settings file not found")
     settings = load_settings(path)
-    fields = ("feeds_file", "topics_file", "database", "staging_dir", "backups_dir", "export_dir")
+    fields = ("feeds_file", "topics_file", "database", "staging_dir", "backups_dir", "export_dir", "reports_dir")
     return settings.model_copy(update={f: str(base / getattr(settings, f)) for f in fields})
 
 
@@ -187,7 +189,14 @@ def tag_and_cluster(config: str | None, run_id: str) -> dict:
     tags = tag_untagged(settings.database, tagger)
     stories = cluster_new_articles(settings.database, run_id=run_id)
     finish_run(settings.database, run_id, tags)
-    return {"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
+    snapshot = publish_snapshot(settings.database)
+    con = open_warehouse(settings.database)
+    try:
+        started = (load.run_row(con, run_id) or {}).get("started_at") or datetime.now(UTC)
+    finally:
+        con.close()
+    report = publish_run_report(snapshot, settings.reports_dir, run_id, started)
+    return {"report": str(report),"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
             "stories_new": stories.stories_new, "axis_stories_new": stories.axis_stories_new}
 
 

@@ -23,6 +23,8 @@ from transform.tagging import Tagger
 from warehouse import clusters as cluster_store
 from warehouse import load
 from warehouse.db import open_warehouse
+from warehouse.report import publish_run_report
+from warehouse.snapshot import publish_snapshot
 
 Progress = Callable[[str, int, int], None]
 
@@ -47,6 +49,7 @@ class RunSummary:
     stories_new: int = 0
     axis_stories_new: int = 0
     database: str = ""
+    report: str = ""
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -244,6 +247,7 @@ def run_pass(
     workers: int = 8,
     progress: Progress = _no_progress,
     cluster_settings: ClusterSettings | None = None,
+    reports_dir: str | Path | None = None,
 ) -> RunSummary:
     """One full pass: feeds -> pages -> canonical URLs and exact dedup -> DuckDB -> tags -> stories."""
     started = datetime.now(UTC)
@@ -257,7 +261,10 @@ def run_pass(
     tags = tag_untagged(db, tagger, progress)
     stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)
     finish_run(db, run.run_id, tags)
+    snapshot = publish_snapshot(db)
+    report = publish_run_report(snapshot, reports_dir or Path(db).parent / "reports", run.run_id, started)
     return RunSummary(
+        report=str(report),
         run_id=run.run_id,
         feeds_ok=run.feeds_ok,
         feeds_failed=run.feeds_failed,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -197,13 +197,15 @@ def build(site: Path = SITE) -> None:
         shutil.rmtree(site)
     by_outlet: dict[str, list[tuple[dict, str]]] = {slug: [] for slug in OUTLETS}
     for story in stories:
-        for slug, title in story["in"].items():
-            by_outlet[slug].append((story, title))
+        for n, (slug, title) in enumerate(story["in"].items()):
+            # The first outlet listed breaks the story; the others pick it up 37 minutes apart.
+            copy = {**story, "date": story["date"] + timedelta(minutes=37 * n)}
+            by_outlet[slug].append((copy, title))
     for slug, items in by_outlet.items():
         items.sort(key=lambda item: item[0]["date"], reverse=True)
         page_enc = OUTLETS[slug][3]
         for index, (story, title) in enumerate(items):
-            related = [(t, article_path(slug, s)) for s, t in items if s is not story][:4]
+            related = [(t, article_path(slug, s)) for s, t in items if s["id"] != story["id"]][:4]
             page = site / article_path(slug, story).lstrip("/")
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_bytes(render_page(slug, story, title, related).encode(page_enc, "xmlcharrefreplace"))

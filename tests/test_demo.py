@@ -11,8 +11,8 @@ import sys
 import duckdb
 
 
-def readme_sql(repo_root) -> list[str]:
-    text = (repo_root / "README.md").read_text(encoding="utf-8")
+def doc_sql(path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
     blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
     statements = [s.strip() for block in blocks for s in block.split(";")]
     return [s for s in statements if s and not all(line.startswith("--") for line in s.splitlines())]
@@ -53,7 +53,9 @@ def test_demo_twice(repo_root, tmp_path):
     second = json.loads(subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=300).stdout)
     assert second["articles_new"] == 0 and second["duplicates"] == 0 and second["axis_new"] == 0
     con = duckdb.connect(str(db), read_only=True)
-    for statement in readme_sql(repo_root):  # the README's analyst queries run on the demo warehouse
-        assert con.execute(statement).fetchall(), statement
+    for doc in ("README.md", "docs/queries.md"):  # the documented analyst queries run on the demo warehouse
+        for statement in doc_sql(repo_root / doc):
+            assert con.execute(statement).fetchall(), statement
+    assert len(doc_sql(repo_root / "docs/queries.md")) >= 10
     titles = {r[0] for r in con.execute("SELECT title FROM articles WHERE outlet IN ('한빛일보', 'Московский вестник')").fetchall()}
     assert "서울 아파트값 상승폭 3주 연속 둔화" in titles and "Банк России сохранил ключевую ставку" in titles

@@ -91,9 +91,10 @@ class TermMatcher:
                 for term in bucket:
                     if term.matches_at(tokens, i):
                         last = i + len(term.words) - 1
-                        hits.append(Hit(term, i, last, " ".join(tokens[i : last + 1])))
+                        surface = " ".join(term.words) if is_hangul(token) else " ".join(tokens[i : last + 1])
+                        hits.append(Hit(term, i, last, surface))
             if self._infix and _HANGUL.search(token):
                 for term in self._infix:
-                    if term.words[0] in token:
-                        hits.append(Hit(term, i, i, token))
+                    if term.words[0] in token:  # report the term, not the word with its particles
+                        hits.append(Hit(term, i, i, term.words[0]))
         return hits

@@ -90,7 +90,8 @@ def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], 
             """
             INSERT INTO story_clusters BY NAME
             SELECT cluster_id AS id, min(first_seen_at) AS first_seen_at, max(first_seen_at) AS last_seen_at,
-                   arg_min(article_id, (published_at, first_seen_at, article_id)) FILTER (WHERE kind = 'article')
+                   arg_min(article_id, (published_at, first_seen_at, cluster_id <> 's-' || article_id, article_id))
+                       FILTER (WHERE kind = 'article')
                        AS representative_article_id,
                    count(*) AS member_count, count(DISTINCT outlet) AS outlets_count, ? AS updated_at
             FROM v_story_copies WHERE cluster_id IN (SELECT id FROM _touched)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warehouse.db import connect
+from warehouse.snapshot import open_snapshot
 
 
 def newest_axis_stories(db: str | Path, limit: int = 10) -> list[dict]:
     """The newest axis stories (clusters, not copies) with outlets, countries and topics."""
-    con = connect(db, read_only=True)
+    con = open_snapshot(db)
     try:
         cur = con.execute(
             """

@@ -1,0 +1,130 @@
+"""The analysts' side: snapshot reads while the night writes, query/stories/report commands,
+view comments, and the HTML report rendered by a real headless Chromium."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from warehouse.snapshot import publish_snapshot, snapshot_path
+
+
+def axiswatch(*args, cwd, timeout=300):
+    return subprocess.run([sys.executable, "-m", "axiswatch", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    from conftest import ROOT
+
+    db = tmp_path_factory.mktemp("analysts") / "w.duckdb"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = axiswatch("demo", "--db", str(db), "--port", str(port), "--json", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+def test_query_reads_the_snapshot_while_a_writer_holds_the_warehouse(demo_db, repo_root, tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(demo_db)!r}); print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(duckdb.IOException):  # the writer's file is really locked
+            duckdb.connect(str(demo_db), read_only=True)
+        result = axiswatch("query", "SELECT count(*) AS n FROM v_axis_stories", "--db", str(demo_db), "--format", "json",
+                           cwd=repo_root)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"n": 17}
+        stories = axiswatch("stories", "--since", "3650d", "--db", str(demo_db), "--format", "json", cwd=repo_root)
+        rows = [json.loads(line) for line in stories.stdout.splitlines()]
+        assert len(rows) == 17 and {"headline", "url", "outlets", "countries", "topics"} <= set(rows[0])
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_query_formats_and_errors(demo_db, repo_root, tmp_path):
+    csv = axiswatch("query", "SELECT outlet, count(*) AS n FROM v_articles GROUP BY 1 ORDER BY 1", "--db", str(demo_db),
+                    "--format", "csv", cwd=repo_root)
+    assert csv.stdout.splitlines()[0] == '"outlet","n"' and len(csv.stdout.splitlines()) == 8
+    out = tmp_path / "s.parquet"
+    pq_run = axiswatch("query", "SELECT * FROM v_axis_stories", "--db", str(demo_db), "--format", "parquet",
+                       "--out", str(out), cwd=repo_root)
+    assert pq_run.returncode == 0 and pq.read_table(out).num_rows == 17
+    bad = axiswatch("query", "SELECT nope FROM nowhere", "--db", str(demo_db), cwd=repo_root)
+    assert bad.returncode == 2 and "query failed" in bad.stderr
+    missing = axiswatch("query", "SELECT 1", "--db", str(tmp_path / "none.duckdb"), cwd=repo_root)
+    assert missing.returncode == 2 and "no snapshot" in missing.stderr
+
+
+def test_views_are_documented_with_comments(demo_db):
+    con = duckdb.connect(str(snapshot_path(demo_db)), read_only=True)
+    comments = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE view_name LIKE 'v_%'").fetchall())
+    for view in ("v_axis_stories", "v_articles", "v_daily_axis_counts", "v_outlet_coverage", "v_feed_health"):
+        assert comments.get(view), view
+    columns = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'v_axis_stories'").fetchall())
+    assert columns["headline"] and columns["matched_terms"]
+
+
+def test_snapshot_swap_never_breaks_an_open_reader(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t AS SELECT 1 AS v")
+    con.close()
+    publish_snapshot(db)
+    reader = duckdb.connect(str(snapshot_path(db)), read_only=True)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO t VALUES (2)")
+    con.close()
+    publish_snapshot(db)
+    assert reader.execute("SELECT count(*) FROM t").fetchone() == (1,)  # the old snapshot, still consistent
+    # A new reader (another process: DuckDB caches open files per process) sees the new snapshot.
+    fresh = subprocess.run([sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True)"
+                            ".execute('SELECT count(*) FROM t').fetchone()[0])", str(snapshot_path(db))],
+                           capture_output=True, text=True, timeout=60)
+    assert fresh.stdout.strip() == "2"
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=600,
+                       env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip("Debian's chromium is not installed and could not be installed here (apt-get install chromium)")
+    return found
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def test_report_renders_in_headless_chromium(demo_db, repo_root, tmp_path):
+    out = tmp_path / "report.html"
+    result = axiswatch("report", "--since", "3650d", "--out", str(out), "--db", str(demo_db), cwd=repo_root)
+    assert result.returncode == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "<script" not in html and "http://" not in html.split("<body>")[0]  # nothing to fetch to view it
+    browser = chromium()
+    profile = tmp_path / "profile"
+    dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", out.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert 'id="timeline"' in dom.stdout and dom.stdout.count('class="bar"') >= 1
+    assert dom.stdout.count('class="story"') >= 17
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1000,1200",
+                    f"--screenshot={shot}", out.as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000  # a rendered page, not a blank one

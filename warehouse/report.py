@@ -1,0 +1,114 @@
+"""The static HTML report: new axis stories by topic, a timeline by country pair, top outlets and
+feed health, in one self-contained file (charts are inline SVG: no server, no network, no script)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
+    cur = con.execute(sql, params)
+    columns = [d[0] for d in cur.description]
+    return [dict(zip(columns, row)) for row in cur.fetchall()]
+
+
+def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime | None = None) -> dict:
+    """Everything the report shows, from the analyst views."""
+    new_since = new_since or since
+    stories = _rows(con, """
+        SELECT cluster_id, first_seen_at, published_at, outlets, copies, headline, url, first_outlet, languages,
+               countries, topics, score
+        FROM v_axis_stories WHERE first_seen_at >= ? ORDER BY published_at DESC, outlets DESC""", [new_since])
+    # Each story counts once, under its main pair (North Korea before South Korea, Russia before
+    # Ukraine), so bar heights are stories per day; v_daily_axis_counts counts every pair named.
+    timeline = _rows(con, """
+        SELECT CAST(first_seen_at AS DATE) AS day,
+               CASE WHEN list_contains(countries, 'north_korea') THEN 'north_korea' ELSE 'south_korea' END || '–' ||
+               CASE WHEN list_contains(countries, 'russia') THEN 'russia' ELSE 'ukraine' END AS country_pair,
+               count(*) AS stories
+        FROM v_axis_stories WHERE first_seen_at >= ? GROUP BY ALL ORDER BY day""", [since])
+    outlets = _rows(con, """
+        SELECT o.outlet, count(DISTINCT o.cluster_id) AS stories, count(*) FILTER (WHERE o.report_rank = 1) AS first_to_report
+        FROM v_outlet_coverage o JOIN v_axis_stories s ON s.cluster_id = o.cluster_id
+        WHERE s.first_seen_at >= ? GROUP BY o.outlet ORDER BY stories DESC, first_to_report DESC LIMIT 15""", [since])
+    feeds = _rows(con, """
+        SELECT name, outlet, last_success_at, failure_streak, entries_per_night, failures_last_7
+        FROM v_feed_health ORDER BY failure_streak DESC, name""", [])
+    by_topic: dict[str, list[dict]] = defaultdict(list)
+    for story in stories:
+        for topic in story["topics"] or ["(no topic)"]:
+            by_topic[topic].append(story)
+    return {"stories": stories, "by_topic": dict(sorted(by_topic.items(), key=lambda kv: -len(kv[1]))),
+            "timeline": timeline, "outlets": outlets, "feeds": feeds}
+
+
+def timeline_svg(timeline: list[dict], since: date, until: date, width: int = 760, height: int = 220) -> dict:
+    """Stacked bars of axis stories per day by country pair, as SVG drawing instructions."""
+    days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
+    pairs = sorted({row["country_pair"] for row in timeline})
+    colors = {pair: PALETTE[i % len(PALETTE)] for i, pair in enumerate(pairs)}
+    counts = defaultdict(dict)
+    for row in timeline:
+        counts[row["day"]][row["country_pair"]] = row["stories"]
+    peak = max([sum(c.values()) for c in counts.values()] or [1])
+    left, bottom, top = 40, 30, 10
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    bar_w = max(2.0, plot_w / max(1, len(days)) - 2)
+    bars = []
+    for i, day in enumerate(days):
+        y = top + plot_h
+        for pair in pairs:
+            n = counts.get(day, {}).get(pair, 0)
+            if not n:
+                continue
+            h = plot_h * n / peak
+            y -= h
+            bars.append({"x": round(left + i * (plot_w / len(days)), 1), "y": round(y, 1), "w": round(bar_w, 1),
+                         "h": round(h, 1), "color": colors[pair], "title": f"{day}: {n} {pair}"})
+    ticks = [{"x": round(left + i * (plot_w / len(days)), 1), "label": d.strftime("%m-%d")}
+             for i, d in enumerate(days) if i % max(1, len(days) // 8) == 0]
+    return {"width": width, "height": height, "bars": bars, "ticks": ticks, "peak": peak, "left": left,
+            "top": top, "plot_h": plot_h, "legend": [{"pair": p, "color": c} for p, c in colors.items()]}
+
+
+def render(con: duckdb.DuckDBPyConnection, since: datetime, title: str = "axiswatch report",
+           new_since: datetime | None = None, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    data = gather(con, since, new_since)
+    env = Environment(loader=PackageLoader("warehouse", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    chart = timeline_svg(data["timeline"], since.date(), now.date())
+    return env.get_template("report.html.j2").render(
+        title=title, since=since, new_since=new_since or since, now=now, chart=chart, **data)
+
+
+def write_report(con: duckdb.DuckDBPyConnection, out: str | Path, since: datetime, **kwargs) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(render(con, since, **kwargs), encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def publish_run_report(snapshot: str | Path, reports_dir: str | Path, run_id: str, run_started: datetime,
+                       days: int = 30) -> Path:
+    """The report of one run (its new stories, the last ``days`` of timeline) as <run>.html and latest.html."""
+    import re
+    import shutil
+
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+        path = write_report(con, Path(reports_dir) / f"{safe}.html", run_started - timedelta(days=days),
+                            title=f"axiswatch report – {run_id}", new_since=run_started)
+    finally:
+        con.close()
+    shutil.copyfile(path, Path(reports_dir) / "latest.html")
+    return path

@@ -1,0 +1,53 @@
+"""Read-only snapshots: what analysts open, so reading never blocks the night and the night never
+breaks a reader.
+
+After each successful load the writer's file is checkpointed and copied next to it, then renamed
+over the previous snapshot in one atomic step. A reader that has the old snapshot open keeps
+reading it (the old file lives on until closed); the next reader gets the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from warehouse.db import WarehouseError, open_warehouse
+
+
+def snapshot_path(db: str | Path) -> Path:
+    """``data/axiswatch.duckdb`` -> ``data/axiswatch.snapshot.duckdb``."""
+    db = Path(db)
+    return db.with_name(f"{db.stem}.snapshot{db.suffix or '.duckdb'}")
+
+
+def publish_snapshot(db: str | Path) -> Path:
+    """Checkpoint the warehouse and atomically replace its snapshot with a copy of it."""
+    db, target = Path(db), snapshot_path(db)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    con = open_warehouse(db)  # holding the write lock: nobody changes the file while we copy it
+    try:
+        con.execute("CHECKPOINT")
+        shutil.copyfile(db, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WarehouseError(f"cannot write snapshot {target}: {exc.strerror or exc}") from None
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return target
+
+
+def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse's snapshot, with a clear error when there is none."""
+    path = snapshot_path(db)
+    if not path.exists():
+        raise WarehouseError(
+            f"no snapshot at {path}: run `axiswatch run` (or `axiswatch snapshot`) to publish one"
+        )
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open snapshot {path}: {exc}") from None
