@@ -53,7 +53,7 @@ def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network
     try:
         with _progress(quiet=json_out) as report:
             summary = run_pass(sources, database, http, tagger, settings.workers, report,
-                               reports_dir=settings.reports_dir)
+                               reports_dir=settings.reports_dir, alerts_config=settings.alerts)
     except WarehouseError as exc:
         _fail(str(exc))
     if json_out:
@@ -141,6 +141,7 @@ def _print_summary(summary) -> None:
         ("new axis articles", summary.axis_new),
         ("new stories (clusters)", summary.stories_new),
         ("new axis stories", summary.axis_stories_new),
+        ("alerts sent / failed", f"{summary.alerts_sent} / {summary.alerts_failed}"),
     ]:
         table.add_row(label, str(value))
     out.print(table)
@@ -492,6 +493,69 @@ def export(
         _fail(f"no snapshot at {source}: run `axiswatch run` first")
     counts = export_parquet(source, out)
     err.print(", ".join(f"{name}: {n} rows" for name, n in counts.items()) + f" -> {out}")
+
+
+alerts_app = typer.Typer(help="Alert rules and the outbox.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("test")
+def alerts_test(
+    rule: Annotated[str, typer.Option(help="Rule whose channels get a sample message.")],
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.")] = None,
+    allow_network: Annotated[list[str], typer.Option("--allow-network", help="CIDR allowed although not public.")] = [],
+) -> None:
+    """Send a sample message to every channel of a rule, to check the channel works."""
+    from alerts.channels import DeliveryError, send
+    from alerts.messages import SAMPLE, Message
+    from axiswatch.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(config if config else _default_settings())
+        http = settings.http.settings(allow_network)
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    alerts = settings.alerts.effective()
+    chosen = next((r for r in alerts.rules if r.name == rule), None)
+    if chosen is None:
+        _fail(f"no alert rule named {rule!r} (rules: {', '.join(r.name for r in alerts.rules) or 'none'})")
+    channels = {c.name: c for c in alerts.channels}
+    failed = False
+    for name in chosen.channels:
+        try:
+            send(channels[name], Message("test", chosen.name, [SAMPLE]), http)
+            out.print(f"[green]sent[/] sample to {name} ({channels[name].type})")
+        except DeliveryError as exc:
+            failed = True
+            out.print(f"[red]failed[/] {name}: {exc}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("pending")
+def alerts_pending(
+    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List alerts waiting in the outbox, with attempts and the last error."""
+    from alerts.outbox import pending
+    from warehouse.db import WarehouseError
+
+    try:
+        rows = pending(_database(db))
+    except WarehouseError as exc:
+        _fail(str(exc))
+    if json_out:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    grid = Table(title=f"{len(rows)} alert(s) pending")
+    for col in ("rule", "channel", "headline", "attempts", "next attempt", "last error"):
+        grid.add_column(col, overflow="fold")
+    for r in rows:
+        grid.add_row(r["rule"], r["channel"], r["headline"] or r["cluster_id"], str(r["attempts"]),
+                     f"{r['next_attempt_at']:%Y-%m-%d %H:%M}", r["last_error"] or "")
+    out.print(grid)
 
 
 def main() -> None:  # pragma: no cover

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from alerts.config import AlertsConfig
 from ingest.http import DEFAULT_USER_AGENT, HttpSettings
 from ingest.netguard import parse_networks
 from ingest.records import FeedSource
@@ -83,6 +84,7 @@ class Settings(BaseModel):
     database: str = "data/axiswatch.duckdb"
     workers: int = Field(8, ge=1, le=128)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # Airflow and maintenance
     schedule: str = "0 2 * * *"  # nightly ingest (cron, UTC); AXISWATCH_SCHEDULE overrides per deployment
     staging_dir: str = "data/staging"  # run-scoped files passed between Airflow tasks

@@ -238,3 +238,11 @@ def retag_stored(config: str | None, since: str | None) -> dict:
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     return retag(settings.database, tagger, start).as_json()
+
+
+def send_alerts(config: str | None, run_id: str | None) -> dict:
+    """Queue and deliver alerts for what the last load added (the alerts DAG's only task)."""
+    from alerts.outbox import deliver
+
+    settings = settings_for(config)
+    return deliver(settings.database, settings.alerts, run_id, settings.http.settings()).as_json()

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alerts.config import AlertsConfig
+from alerts.outbox import deliver as deliver_alerts
 from ingest.articles import fetch_article
 from ingest.feeds import fetch_feed
 from ingest.http import HttpClient, HttpSettings
@@ -50,6 +52,8 @@ class RunSummary:
     axis_stories_new: int = 0
     database: str = ""
     report: str = ""
+    alerts_sent: int = 0
+    alerts_failed: int = 0
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -248,6 +252,7 @@ def run_pass(
     progress: Progress = _no_progress,
     cluster_settings: ClusterSettings | None = None,
     reports_dir: str | Path | None = None,
+    alerts_config: AlertsConfig | None = None,
 ) -> RunSummary:
     """One full pass: feeds -> pages -> canonical URLs and exact dedup -> DuckDB -> tags -> stories."""
     started = datetime.now(UTC)
@@ -263,7 +268,10 @@ def run_pass(
     finish_run(db, run.run_id, tags)
     snapshot = publish_snapshot(db)
     report = publish_run_report(snapshot, reports_dir or Path(db).parent / "reports", run.run_id, started)
+    alerts = deliver_alerts(db, alerts_config or AlertsConfig(), run.run_id, http)
     return RunSummary(
+        alerts_sent=alerts.sent,
+        alerts_failed=alerts.failed,
         report=str(report),
         run_id=run.run_id,
         feeds_ok=run.feeds_ok,

@@ -85,11 +85,25 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
+class _PostHandler(_Handler):
+    def do_POST(self) -> None:
+        server: FixtureServer = self.server.fixture  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        route = server.routes.get(self.path.split("?")[0])
+        server.posts.append((self.path, dict(self.headers), body))
+        status = route.status if route else 404
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
 class FixtureServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.posts: list[tuple[str, dict, bytes]] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _PostHandler)
         self._httpd.daemon_threads = True
         self._httpd.fixture = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]

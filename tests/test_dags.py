@@ -35,10 +35,10 @@ def repo_root_for_dags():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dags) == {"axiswatch_ingest", "axiswatch_maintenance"}
+    assert set(dagbag.dags) == {"axiswatch_ingest", "axiswatch_maintenance", "axiswatch_alerts"}
 
 
-@pytest.mark.parametrize("dag_id", ["axiswatch_ingest", "axiswatch_maintenance"])
+@pytest.mark.parametrize("dag_id", ["axiswatch_ingest", "axiswatch_maintenance", "axiswatch_alerts"])
 def test_dags_have_retries_tags_and_single_active_run(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert "axiswatch" in dag.tags and dag.max_active_runs == 1 and dag.catchup is False
@@ -116,3 +116,8 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
         assert runs == [("success",), ("success",)]
     finally:
         con.close()
+
+
+def test_alerts_dag_follows_the_warehouse_asset(dagbag):
+    dag = dagbag.dags["axiswatch_alerts"]
+    assert "axiswatch_warehouse" in str(dag.timetable.asset_condition)
