@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alerts.config import AlertsConfig
 from alerts.outbox import deliver as deliver_alerts
-from ingest.articles import fetch_article
+from ingest.articles import download_page, extract_downloads
 from ingest.feeds import fetch_feed
 from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
@@ -109,11 +109,16 @@ def new_entries(db: str | Path, results: Sequence[FeedResult]) -> dict[str, Entr
 
 
 def fetch_articles(
-    client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = _no_progress
+    client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = _no_progress,
+    extraction_timeout: float = 20.0,
 ) -> dict[str, Extraction]:
-    """Fetch and extract each new article page; failures come back with a reason."""
+    """Fetch each new article page (threads: network-bound), then extract them all (processes:
+    CPU-bound, with a time limit per page); failures come back with a reason."""
     urls = list(entries)
-    pages = _parallel(lambda u: fetch_article(client, entries[u].link), urls, workers, "articles", progress)
+    downloads = _parallel(lambda u: download_page(client, entries[u].link), urls, workers, "articles", progress)
+    progress("extraction", 0, len(urls))
+    pages = extract_downloads(downloads, extraction_timeout)
+    progress("extraction", len(urls), len(urls))
     return dict(zip(urls, pages))
 
 

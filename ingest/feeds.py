@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 from lxml import etree
@@ -25,8 +26,19 @@ NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 MAX_CHILD_SITEMAPS = 3
 
 
+MAX_ENTRIES = 2000  # per feed per run; a 100k-entry "feed" is cut here, with a warning
+MAX_TITLE = 1000
+MAX_SUMMARY = 20000
+FUTURE_SLACK = timedelta(days=1)
+_UNSAFE_XML = re.compile(rb"<!DOCTYPE[^>]*\[|<!ENTITY", re.IGNORECASE)
+
+
 class FeedParseError(ValueError):
-    """The body is neither a feed nor a news sitemap we can read."""
+    """The body is neither a feed nor a news sitemap we can read; ``kind`` says why."""
+
+    def __init__(self, message: str, kind: str = "malformed") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class SitemapIndex(Exception):
@@ -83,7 +95,7 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) 
             result.error_kind, result.error = exc.kind, f"child sitemap: {exc}"
             new_state.body_hash = state.body_hash
         except FeedParseError as exc:
-            result.error_kind, result.error = "malformed", str(exc)
+            result.error_kind, result.error = exc.kind, str(exc)
             # Keep the old hash so a repaired feed is parsed again next time.
             new_state.body_hash = state.body_hash
     result.duration_ms = int((time.monotonic() - started) * 1000)
@@ -103,7 +115,14 @@ def parse_feed(
     body: bytes, source: FeedSource, base_url: str = "", content_type: str = ""
 ) -> tuple[list[Entry], str]:
     """Parse RSS 0.9x/1.0/2.0, Atom or a news sitemap into entries; return them and the format."""
+    if _UNSAFE_XML.search(body[:65536]):
+        # Entity declarations are how billion-laughs, quadratic blowup and XXE arrive; no real
+        # feed needs them. Refused before any parser sees the body.
+        raise FeedParseError("refused: XML with a DOCTYPE internal subset or entity declarations", "unsafe_xml")
     head = body[:2048].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or head[:1] in (b"{", b"["):
+        kind = "an HTML page" if head[:1] == b"<" else "JSON"
+        raise FeedParseError(f"not a feed: the server sent {kind}", "not_a_feed")
     if b"<urlset" in head or b"<sitemapindex" in head:
         return parse_sitemap(body, source), "sitemap"
     headers = {"content-location": base_url or source.url}
@@ -115,10 +134,11 @@ def parse_feed(
         raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS/Atom root element"
-        raise FeedParseError(f"not a feed: {reason}")
+        raise FeedParseError(f"not a feed: {reason}", "not_a_feed")
     feed_lang = (parsed.feed.get("language") or source.language or "").lower()
-    entries = [e for e in (_entry(item, source, feed_lang) for item in parsed.entries) if e.link]
-    if not entries and parsed.get("bozo"):
+    entries = [e for e in (_entry(item, source, feed_lang) for item in parsed.entries[:MAX_ENTRIES]) if e.link]
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    if not entries and parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), benign):
         raise FeedParseError(f"malformed feed with no usable entries: {parsed.get('bozo_exception')}")
     return entries, parsed.get("version") or "unknown"
 
@@ -134,9 +154,9 @@ def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
         outlet=source.outlet or source.name,
         link=link.strip(),
         guid=guid,
-        title=html_to_text(item.get("title")),
-        summary=html_to_text(item.get("summary")),
-        published_at=_from_struct(published),
+        title=html_to_text(item.get("title"))[:MAX_TITLE],
+        summary=html_to_text(item.get("summary"))[:MAX_SUMMARY],
+        published_at=_plausible(_from_struct(published)),
         language=(item.get("language") or feed_lang or "").lower()[:2],
         author=clean_string(item.get("author") or ""),
         raw={
@@ -147,6 +167,13 @@ def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
             "tags": [clean_string(t.get("term") or "") for t in item.get("tags", [])][:20],
         },
     )
+
+
+def _plausible(when: datetime | None) -> datetime | None:
+    """A publication date in the future (beyond a day of clock skew) is a feed bug: store NULL."""
+    if when is not None and when > datetime.now(UTC) + FUTURE_SLACK:
+        return None
+    return when
 
 
 def _from_struct(value) -> datetime | None:
@@ -189,8 +216,8 @@ def parse_sitemap(body: bytes, source: FeedSource) -> list[Entry]:
                 outlet=source.outlet or source.name,
                 link=loc,
                 guid=loc,
-                title=html_to_text(title),
-                published_at=_parse_iso(date),
+                title=html_to_text(title)[:MAX_TITLE],
+                published_at=_plausible(_parse_iso(date)),
                 language=(lang or source.language or "").lower()[:2],
                 raw={"title": title, "link": loc, "published": date},
             )

@@ -99,7 +99,7 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
     summary = first["summary"]
     assert (summary["feeds_ok"], summary["feeds_failed"]) == (2, 2)
     kinds = summary["failures_by_kind"]
-    assert kinds["http_status"] == 1 and kinds["malformed"] == 1 and kinds["page_http_status"] == 1, kinds
+    assert kinds["http_status"] == 1 and kinds["not_a_feed"] == 1 and kinds["page_http_status"] == 1, kinds
     assert summary["articles_new"] == 4 and summary["stories_new"] == 4
     assert sum(1 for t in first["tasks"] if t.startswith("fetch_pages[")) == 2  # 4 pages in batches of 2
     assert not (tmp_path / "staging").exists() or not any((tmp_path / "staging").iterdir())  # cleaned

@@ -70,7 +70,7 @@ def test_conditional_get_and_body_hash(server, client):
 def test_failures_are_returned_with_a_kind(server, client):
     server.add("/500", Route("boom", status=500))
     server.add("/bad", Route(fx.MALFORMED, content_type="application/xml"))
-    cases = {"/404": "http_status", "/500": "http_status", "/bad": "malformed"}
+    cases = {"/404": "http_status", "/500": "http_status", "/bad": "not_a_feed"}
     for path, kind in cases.items():
         result = fetch_feed(client, FeedSource(name=path, url=server.url(path)), None)
         assert not result.ok and result.error_kind == kind and result.error

@@ -48,7 +48,7 @@ def test_full_pass_then_idempotent_rerun(site, tmp_path, fast_http, repo_root):
     assert first.entries_seen == 6  # 3 rss + 1 atom + 1 ru + 1 ko
     assert first.articles_new == 5 and first.duplicates == 1  # markets-copy is an exact copy
     kinds = {(e["feed"], e["kind"]) for e in first.errors}
-    assert {("broken", "malformed"), ("error", "http_status"), ("rss", "page_http_status")} <= kinds
+    assert {("broken", "not_a_feed"), ("error", "http_status"), ("rss", "page_http_status")} <= kinds
 
     urls = {r[0] for r in query(db, "SELECT canonical_url FROM articles")}
     assert site.url("/pages/troops.html") in urls  # utm_* stripped
