@@ -61,6 +61,8 @@ class HttpConfig(BaseModel):
     retries: int = Field(2, ge=0, le=10)
     backoff_base: float = Field(1.0, ge=0)
     per_host_limit: int = Field(2, ge=1)
+    per_host_delay: float = Field(0.0, ge=0)  # seconds between requests to one host (robots crawl-delay may raise it)
+    respect_robots: bool = True  # obey robots.txt for article pages
     user_agent: str = DEFAULT_USER_AGENT
     allow_networks: list[str] = Field(default_factory=list)
 

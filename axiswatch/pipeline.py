@@ -15,10 +15,11 @@ from pathlib import Path
 
 from alerts.config import AlertsConfig
 from alerts.outbox import deliver as deliver_alerts
-from ingest.articles import download_page, extract_downloads
+from ingest.articles import Download, download_page, extract_downloads
 from ingest.feeds import fetch_feed
 from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
+from ingest.robots import RobotsCache
 from transform.articles import Article, Duplicate, build_article, split_exact_duplicates, unique_entries
 from transform.clusters import ClusterSettings, StoryIndex, assign, signatures
 from transform.tagging import Tagger
@@ -115,7 +116,15 @@ def fetch_articles(
     """Fetch each new article page (threads: network-bound), then extract them all (processes:
     CPU-bound, with a time limit per page); failures come back with a reason."""
     urls = list(entries)
-    downloads = _parallel(lambda u: download_page(client, entries[u].link), urls, workers, "articles", progress)
+    robots = RobotsCache(client) if client.settings.respect_robots else None
+
+    def download(url: str) -> Download:
+        link = entries[url].link
+        if robots is not None and not robots.allowed(link):
+            return Download(link, reason="robots: disallowed by robots.txt")
+        return download_page(client, link)
+
+    downloads = _parallel(download, urls, workers, "articles", progress)
     progress("extraction", 0, len(urls))
     pages = extract_downloads(downloads, extraction_timeout)
     progress("extraction", len(urls), len(urls))
@@ -143,7 +152,7 @@ def feed_errors(results: Sequence[FeedResult]) -> list[dict]:
     ]
 
 
-_FETCH_KINDS = ("blocked", "bad_url", "timeout", "too_large", "redirect", "connection", "http_status", "fetch")
+_FETCH_KINDS = ("robots", "blocked", "bad_url", "timeout", "too_large", "redirect", "connection", "http_status", "fetch")
 
 
 def page_errors(articles: Sequence[Article]) -> list[dict]:

@@ -47,6 +47,8 @@ class HttpSettings:
     backoff_base: float = 1.0
     backoff_max: float = 30.0
     per_host_limit: int = 2
+    per_host_delay: float = 0.0
+    respect_robots: bool = True
     user_agent: str = DEFAULT_USER_AGENT
     allowed_networks: tuple = ()
 
@@ -167,6 +169,8 @@ class HttpClient:
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._host_delay: dict[str, float] = {}
+        self._host_next: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -178,6 +182,11 @@ class HttpClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def set_host_delay(self, host: str, seconds: float) -> None:
+        """Minimum interval between requests to ``host`` (robots.txt crawl-delay, politeness)."""
+        with self._lock:
+            self._host_delay[host] = max(seconds, self.settings.per_host_delay)
+
     @contextmanager
     def _host_slot(self, host: str):
         with self._lock:
@@ -185,6 +194,13 @@ class HttpClient:
                 host, threading.BoundedSemaphore(self.settings.per_host_limit)
             )
         with slot:
+            with self._lock:
+                delay = self._host_delay.get(host, self.settings.per_host_delay)
+                now = time.monotonic()
+                start = max(now, self._host_next.get(host, now))
+                self._host_next[host] = start + delay
+            if start > now:
+                self._sleep(start - now)
             yield
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -28,6 +28,7 @@ class Route:
     hits: int = 0
     fail_times: int = 0  # answer 503 this many times first, then behave normally
     retry_after: str | None = None
+    content_length: int | None = None  # lie about the length (the connection closes after the body)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -70,7 +71,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", route.etag)
         for key, value in route.headers.items():
             self.send_header(key, value)
-        if not route.drip:
+        if route.content_length is not None:
+            self.send_header("Content-Length", str(route.content_length))
+            self.close_connection = True
+        elif not route.drip:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         try:

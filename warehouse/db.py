@@ -6,7 +6,10 @@ transaction and recorded in ``schema_migrations``; the schema is declared here, 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -29,15 +32,55 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (creating its folder), with a clear error when that fails."""
+LOCK_WAIT_SECONDS = float(os.environ.get("AXISWATCH_LOCK_WAIT", "30"))
+_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the warehouse file."""
+
+
+class WarehouseCorrupt(WarehouseError):
+    """The file is not a usable DuckDB database; nothing was changed or deleted."""
+
+
+def connect(path: str | Path, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (creating its folder), waiting a bounded time if another process
+    holds it, with a distinct error for a locked, corrupt or unwritable file."""
     path = Path(path)
-    try:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(path), read_only=read_only)
-    except (duckdb.Error, OSError) as exc:
-        raise WarehouseError(f"cannot open warehouse {path}: {exc}") from None
+    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+    delay = 0.2
+    while True:
+        try:
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise _classify(path, exc) from None
+            if time.monotonic() >= deadline:
+                holder = _HOLDER.search(message)
+                who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
+                raise WarehouseLocked(
+                    f"warehouse {path} is locked by {who}; waited {LOCK_WAIT_SECONDS if wait is None else wait:g}s. "
+                    f"Readers should open {path.with_name(path.stem + '.snapshot' + path.suffix)} instead"
+                ) from None
+            time.sleep(delay)
+            delay = min(2.0, delay * 2)
+        except (duckdb.Error, OSError) as exc:
+            raise _classify(path, exc) from None
+
+
+def _classify(path: Path, exc: Exception) -> WarehouseError:
+    message = str(exc)
+    lowered = message.lower()
+    if "not a valid duckdb database" in lowered or "corrupt" in lowered or "checksum" in lowered:
+        return WarehouseCorrupt(f"warehouse {path} is not a usable DuckDB file ({message.splitlines()[0]}); "
+                                "nothing was changed: restore it from data/backups or move it aside")
+    if "no space left" in lowered or getattr(exc, "errno", None) == errno.ENOSPC:
+        return WarehouseError(f"disk full writing warehouse {path}; nothing was deleted")
+    return WarehouseError(f"cannot open warehouse {path}: {message}")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
