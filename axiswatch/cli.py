@@ -468,6 +468,35 @@ def report(
 
 
 @app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Words to look for (BM25 over titles and text).")],
+    since: Annotated[Optional[str], typer.Option(help="Only articles published since (7d or an ISO date).")] = None,
+    axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged articles.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is searched.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Full-text search over stored articles (refreshed after each load)."""
+    from warehouse.db import WarehouseError
+    from warehouse.search import search as run_search
+    from warehouse.snapshot import open_snapshot
+
+    if format not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    try:
+        con = open_snapshot(_database(db))
+        try:
+            table = run_search(con, text, _parse_since(since), axis_only, limit)
+        finally:
+            con.close()
+    except WarehouseError as exc:
+        _fail(str(exc))
+    table = table.read_all() if hasattr(table, "read_all") else table
+    _emit(table, format, out)
+
+
+@app.command()
 def snapshot(db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None) -> None:
     """Publish a fresh read-only snapshot of the warehouse now (runs do this after each load)."""
     from warehouse.db import WarehouseError

@@ -27,6 +27,7 @@ from warehouse import clusters as cluster_store
 from warehouse import load
 from warehouse.db import open_warehouse
 from warehouse.report import publish_run_report
+from warehouse.search import refresh_index
 from warehouse.snapshot import publish_snapshot
 
 Progress = Callable[[str, int, int], None]
@@ -249,9 +250,11 @@ def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progres
 
 
 def finish_run(db: str | Path, run_id: str, tags: TagSummary) -> None:
-    """Mark a loaded run successful once its articles are tagged and clustered."""
+    """Refresh the search index and mark a loaded run successful once its articles are tagged
+    and clustered."""
     con = open_warehouse(db)
     try:
+        refresh_index(con)
         load.mark_run_done(con, run_id, tags.axis, datetime.now(UTC))
     finally:
         con.close()

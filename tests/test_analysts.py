@@ -128,3 +128,27 @@ def test_report_renders_in_headless_chromium(demo_db, repo_root, tmp_path):
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1000,1200",
                     f"--screenshot={shot}", out.as_uri()], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_full_text_search_over_the_snapshot(demo_db, repo_root):
+    hits = axiswatch("search", "artillery shells containers", "--db", str(demo_db), "--format", "json", cwd=repo_root)
+    assert hits.returncode == 0, hits.stderr
+    rows = [json.loads(line) for line in hits.stdout.splitlines()]
+    assert rows[0]["title"] == "Satellite images show steady flow of North Korean containers to Russia"
+    assert rows == sorted(rows, key=lambda r: -r["relevance"])
+    axis = axiswatch("search", "Ukraine", "--axis-only", "--db", str(demo_db), "--format", "json", cwd=repo_root)
+    axis_rows = [json.loads(line) for line in axis.stdout.splitlines()]
+    assert axis_rows and all(r["is_axis"] for r in axis_rows)
+    russian = axiswatch("search", "снаряды", "--db", str(demo_db), "--format", "json", cwd=repo_root)
+    assert "КНДР" in json.loads(russian.stdout.splitlines()[0])["title"]
+
+
+def test_missing_extension_names_the_package(monkeypatch):
+    import importlib.util
+
+    from warehouse.db import WarehouseError
+    from warehouse.search import load_extension
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(WarehouseError, match=r"pip install duckdb-extension-fts==\d"):
+        load_extension(duckdb.connect(), "fts")
