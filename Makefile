@@ -28,6 +28,14 @@ eval-tagging: install
 airflow-demo: install
 	bash scripts/airflow_demo.sh
 
+bench: install
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --group bench --quiet
+	$(BIN)/python -m benchmarks.night --feeds 500 --entries 50 --pages 10000 --hosts 50
+
+bench-small: install
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --group bench --quiet
+	$(BIN)/python -m benchmarks.night --feeds 50 --entries 20 --pages 400 --hosts 10 --baseline-pages 60
+
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse
 

@@ -73,7 +73,8 @@ def build_article(url: str, entry: Entry, page: Extraction) -> Article:
     fetched = not page.reason and bool(page.text)
     title = entry.title or page.title
     text = strip_leading_title(page.text, entry.title) if fetched else ""
-    language = detect_language(f"{title}\n{text or entry.summary}", entry.language)
+    # Extraction already identified the page's language; only feed-summary-only entries need it here.
+    language = page.language if fetched and page.language else detect_language(f"{title}\n{entry.summary}", entry.language)
     return Article(
         id=article_id(url),
         canonical_url=url,

@@ -191,6 +191,8 @@ class StoryIndex:
                     consider(key, score)
         for key in self._lede.query(_from_values(sig.lede)):
             member = self._members[key]
+            if sig.text is not None and member.sig.text is not None:
+                continue  # both have a body: the bodies decide, not look-alike headlines and ledes
             score = _similarity(sig.lede, member.sig.lede)
             if score < s.lede_threshold:
                 continue

@@ -1,0 +1,152 @@
+"""A synthetic but realistic night: N feeds on H hosts, M entries each, article pages of realistic
+size with boilerplate, a syndication rate, four languages; served on 127.0.0.x with latency."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SENTENCES = {
+    "en": ["North Korea has sent more troops to Russia's Kursk region, officials in Seoul said.",
+           "The central bank kept its key rate unchanged as inflation slowed in the third quarter.",
+           "Farmers reported a strong harvest despite a dry summer and high fuel prices.",
+           "Ukrainian forces repelled attacks near Pokrovsk overnight, the general staff said.",
+           "Analysts expect exports of semiconductors to keep growing on demand for servers.",
+           "The minister said talks with European partners would continue next week in Brussels."],
+    "ko": ["국가정보원은 북한이 러시아에 병력을 추가로 파병했다고 밝혔다.", "한국은행은 기준금리를 동결하고 물가 흐름을 지켜보겠다고 밝혔다.",
+           "서울 아파트 매매가격 상승폭이 3주 연속 둔화했다.", "정부는 내년 예산안에서 복지 지출을 늘리기로 했다."],
+    "ru": ["Северная Корея продолжает поставлять России артиллерийские снаряды, сообщили аналитики.",
+           "Банк России сохранил ключевую ставку, отметив замедление инфляции.",
+           "В Москве ожидаются морозы до минус десяти градусов.", "Министерство финансов сообщило о росте налоговых поступлений."],
+    "uk": ["Головне управління розвідки повідомило про нову партію ракет з КНДР для росії.",
+           "Укренерго оголосило графіки відключень електроенергії на вівторок.",
+           "У Києві відкрили оновлену станцію метро після ремонту.", "Уряд ухвалив рішення про підтримку малого бізнесу."],
+}
+ALPHABETS = {
+    "en": "abcdefghijklmnopqrstuvwxyz",
+    "ko": "가나다라마바사아자차카타파하거너더러머버서어저처커터퍼허고노도로모보소오조초",
+    "ru": "абвгдежзийклмнопрстуфхцчшщыэюя",
+    "uk": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
+}
+BOILERPLATE = ("<header><nav><a href='/'>Home</a> <a href='/world'>World</a> <a href='/korea'>Korea</a> "
+               "<a href='/russia'>Russia</a> <a href='/ukraine'>Ukraine</a></nav></header>"
+               "<div class='cookie'>We use cookies to improve your experience. <button>Accept</button></div>")
+FOOTER = ("<aside><h3>Related</h3><ul>" + "".join(f"<li><a href='/r/{i}'>Related story number {i}</a></li>" for i in range(8))
+          + "</ul></aside><section class='comments'><p>Reader comment: interesting.</p></section>"
+          "<footer>© 2026 Outlet. About · Contact · Privacy</footer>")
+
+
+@dataclass
+class Corpus:
+    hosts: list[str]
+    feeds: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (host, path) -> body
+    pages: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    feed_urls: list[str] = field(default_factory=list)
+
+    def routes(self) -> dict[tuple[str, str], bytes]:
+        return {**self.feeds, **self.pages}
+
+
+def build(n_feeds: int, entries_per_feed: int, pages: int, hosts: int = 50, dup_rate: float = 0.2,
+          words: int = 600, seed: int = 5, port: int = 0) -> Corpus:
+    """Entries point at ``pages`` distinct URLs (each listed by several feeds); a share of the pages
+    carry another page's text (syndication) under their own URL and headline."""
+    rng = random.Random(seed)
+    host_ips = [f"127.0.0.{i + 2}" for i in range(hosts)]
+    corpus = Corpus(host_ips)
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    texts: list[tuple[str, list[str]]] = []
+    page_urls = []
+    for p in range(pages):
+        host = host_ips[p % hosts]
+        lang = rng.choices(list(SENTENCES), weights=[6, 2, 1, 1])[0]
+        if texts and rng.random() < dup_rate:
+            lang, paragraphs = rng.choice(texts[-200:])
+        else:
+            pool, alphabet = SENTENCES[lang], ALPHABETS[lang]
+            n = max(3, words // 60)
+            # Template sentences plus story-specific words, so different stories really differ.
+            paragraphs = [" ".join(rng.choice(pool) + " " + " ".join(
+                "".join(rng.choices(alphabet, k=rng.randint(3, 8))) for _ in range(6)) for _ in range(3))
+                for _ in range(n)]
+            texts.append((lang, paragraphs))
+        words_in_title = " ".join("".join(rng.choices(ALPHABETS[lang], k=rng.randint(3, 8))) for _ in range(4))
+        title = f"{rng.choice(SENTENCES[lang])[:50]} {words_in_title}"
+        html = (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title></head><body>"
+                f"{BOILERPLATE}<main><article><h1>{title}</h1>" + "".join(f"<p>{x}</p>" for x in paragraphs)
+                + f"</article></main>{FOOTER}</body></html>")
+        path = f"/a/{p}.html"
+        corpus.pages[(host, path)] = html.encode()
+        page_urls.append((host, path, title, start + timedelta(minutes=p)))
+    for f in range(n_feeds):
+        host = host_ips[f % hosts]
+        items = []
+        for e in range(entries_per_feed):
+            h, path, title, when = page_urls[(f * entries_per_feed + e * 7) % len(page_urls)]
+            items.append(f"<item><title>{title}</title><link>http://{h}:{{PORT}}{path}?utm_source=rss</link>"
+                         f"<guid>{h}{path}</guid><pubDate>{format_datetime(when)}</pubDate>"
+                         f"<description>Summary of story {path}</description></item>")
+        body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {f}</title>'
+                f"<link>http://{host}/</link>{''.join(items)}</channel></rss>")
+        path = f"/feed-{f}.xml"
+        corpus.feeds[(host, path)] = body.encode()
+        corpus.feed_urls.append(f"http://{host}:{{PORT}}{path}")
+    return corpus
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def __init__(self, *args, routes, latency, port, **kwargs):
+        self.routes, self.latency, self.port = routes, latency, port
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, *args) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        time.sleep(self.latency)
+        host = self.server.server_address[0]
+        body = self.routes.get((host, self.path.split("?")[0]))
+        if body is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = body.replace(b"{PORT}", str(self.port).encode())
+        etag = '"' + hashlib.md5(body).hexdigest() + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(corpus: Corpus, latency: float = 0.1) -> tuple[list[ThreadingHTTPServer], int]:
+    """One threaded server per host address, all on the same free port."""
+    probe = ThreadingHTTPServer((corpus.hosts[0], 0), BaseHTTPRequestHandler)
+    port = probe.server_address[1]
+    probe.server_close()
+    servers = []
+    routes = corpus.routes()
+    for host in corpus.hosts:
+        server = ThreadingHTTPServer((host, port), partial(_Handler, routes=routes, latency=latency, port=port))
+        server.daemon_threads = True
+        server.request_queue_size = 256
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    return servers, port
