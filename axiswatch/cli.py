@@ -383,6 +383,30 @@ def _emit(table, fmt: str, dest: Path | None) -> None:
 FORMATS = ["table", "csv", "json", "parquet"]
 
 
+def _from_snapshot(db: Path | None, fmt: str, read):
+    """Open the warehouse's snapshot, run ``read(con)`` for an Arrow table, and emit it as ``fmt``.
+
+    ``read`` may raise duckdb.Error (a bad query) or WarehouseError; both end as one clear line."""
+    import duckdb
+
+    from warehouse.db import WarehouseError
+    from warehouse.snapshot import open_snapshot
+
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    try:
+        con = open_snapshot(_database(db))
+        try:
+            table = read(con)
+        finally:
+            con.close()
+    except WarehouseError as exc:
+        _fail(str(exc))
+    except duckdb.Error as exc:
+        _fail(f"query failed: {exc}")
+    return table.read_all() if hasattr(table, "read_all") else table
+
+
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse's read-only snapshot.")],
@@ -391,25 +415,7 @@ def query(
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Run SQL against the latest snapshot (never the file the night is writing)."""
-    import duckdb
-
-    from warehouse.db import WarehouseError
-    from warehouse.snapshot import open_snapshot
-
-    if format not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}")
-    try:
-        con = open_snapshot(_database(db))
-    except WarehouseError as exc:
-        _fail(str(exc))
-    try:
-        table = con.execute(sql).arrow()
-    except duckdb.Error as exc:
-        _fail(f"query failed: {exc}")
-    finally:
-        con.close()
-    table = table.read_all() if hasattr(table, "read_all") else table
-    _emit(table, format, out)
+    _emit(_from_snapshot(db, format, lambda con: con.execute(sql).arrow()), format, out)
 
 
 @app.command()
@@ -421,27 +427,11 @@ def stories(
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """List the latest axis stories (one row per story, not per copy)."""
-    from warehouse.db import WarehouseError
-    from warehouse.snapshot import open_snapshot
-
-    if format not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}")
     start = _parse_since(since)
-    try:
-        con = open_snapshot(_database(db))
-    except WarehouseError as exc:
-        _fail(str(exc))
-    try:
-        table = con.execute(
-            "SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
-            " FROM v_axis_stories WHERE first_seen_at >= ? OR published_at >= ?"
-            " ORDER BY published_at DESC, outlets DESC LIMIT ?",
-            [start, start, limit],
-        ).arrow()
-    finally:
-        con.close()
-    table = table.read_all() if hasattr(table, "read_all") else table
-    _emit(table, format, out)
+    sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
+           " FROM v_axis_stories WHERE first_seen_at >= ? OR published_at >= ?"
+           " ORDER BY published_at DESC, outlets DESC LIMIT ?")
+    _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, start, limit]).arrow()), format, out)
 
 
 @app.command()
@@ -478,22 +468,10 @@ def search(
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Full-text search over stored articles (refreshed after each load)."""
-    from warehouse.db import WarehouseError
     from warehouse.search import search as run_search
-    from warehouse.snapshot import open_snapshot
 
-    if format not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}")
-    try:
-        con = open_snapshot(_database(db))
-        try:
-            table = run_search(con, text, _parse_since(since), axis_only, limit)
-        finally:
-            con.close()
-    except WarehouseError as exc:
-        _fail(str(exc))
-    table = table.read_all() if hasattr(table, "read_all") else table
-    _emit(table, format, out)
+    start = _parse_since(since)
+    _emit(_from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit)), format, out)
 
 
 @app.command()

@@ -184,6 +184,7 @@ def load_articles(
     pages: dict[str, Extraction],
     extra_errors: Sequence[dict] = (),
     feeds_missing: int = 0,
+    progress: Progress = _no_progress,
 ) -> LoadResult:
     """Join entries and pages into articles, drop exact copies, and load it all in one transaction.
 
@@ -198,8 +199,10 @@ def load_articles(
     run.finished_at = datetime.now(UTC)
     con = open_warehouse(db)
     try:
+        progress("load", 0, len(articles))
         load.start_run(con, run)
         inserted, dup_inserted = load.load_pass(con, run, results, articles, duplicates, run.finished_at)
+        progress("load", len(articles), len(articles))
     finally:
         con.close()
     return LoadResult(inserted, dup_inserted, sum(a.fetch_status != "ok" for a in articles), run.errors)
@@ -279,9 +282,9 @@ def run_pass(
         results = fetch_feeds(client, sources, states, workers, progress)
         entries = new_entries(db, results)
         pages = fetch_articles(client, entries, workers, progress)
-    progress("load", 0, len(entries))
-    loaded = load_articles(db, run, results, entries, pages)
-    progress("load", len(entries), len(entries))
+    progress("build", 0, len(entries))
+    loaded = load_articles(db, run, results, entries, pages, progress=progress)
+    progress("build", len(entries), len(entries))
     tags = tag_untagged(db, tagger, progress)
     stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)
     finish_run(db, run.run_id, tags)

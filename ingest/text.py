@@ -43,8 +43,11 @@ def html_to_text(fragment: str | None) -> str:
 
 def strip_leading_title(text: str, *titles: str) -> str:
     """Drop a first line that only repeats the headline, so the body stands for the story alone."""
-    first, _, rest = (text or "").partition("\n")
     wanted = {collapse_ws(t).casefold() for t in titles if t}
-    if collapse_ws(first).casefold() in wanted:
-        return rest.lstrip("\n")
+    if not text or not wanted:
+        return text
+    longest = max(len(t) for t in wanted)
+    first, newline, _ = text[: longest * 2 + 20].partition("\n")  # never scan a whole article
+    if newline and collapse_ws(first).casefold() in wanted:
+        return text[len(first) + 1 :].lstrip("\n")
     return text

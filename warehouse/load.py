@@ -45,9 +45,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], confli
     batch = pa.Table.from_pylist(rows)
     con.register("_batch", batch)
     try:
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch ON CONFLICT {conflict}")
-        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
+        # DuckDB answers an INSERT with the number of rows it wrote (conflicts skipped excluded).
+        return con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch ON CONFLICT {conflict}").fetchone()[0]
     finally:
         con.unregister("_batch")
 

@@ -26,8 +26,8 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"DuckDB extension {name!r} for DuckDB {version} is not installed: "
             f"pip install duckdb-extension-{name.replace('_', '-')}=={version}"
         )
-    con.execute(f"INSTALL '{path}'")
-    con.execute(f"LOAD {name}")
+    # LOAD by path: no INSTALL, so no extension directory (or home directory) is needed.
+    con.execute(f"LOAD '{str(path).replace(chr(39), chr(39) * 2)}'")
 
 
 def refresh_index(con: duckdb.DuckDBPyConnection) -> None:
