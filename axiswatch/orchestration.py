@@ -188,7 +188,7 @@ def tag_and_cluster(config: str | None, run_id: str) -> dict:
         raise ConfigError(str(exc)) from None
     tags = tag_untagged(settings.database, tagger)
     stories = cluster_new_articles(settings.database, run_id=run_id)
-    finish_run(settings.database, run_id, tags)
+    finish_run(settings.database, run_id, tags, stories)
     snapshot = publish_snapshot(settings.database)
     con = open_warehouse(settings.database)
     try:

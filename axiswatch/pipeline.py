@@ -252,12 +252,13 @@ def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progres
     return _tag_stored(db, tagger, since, False, progress)
 
 
-def finish_run(db: str | Path, run_id: str, tags: TagSummary) -> None:
-    """Refresh the search index and mark a loaded run successful once its articles are tagged
-    and clustered."""
+def finish_run(db: str | Path, run_id: str, tags: TagSummary, stories: ClusterSummary) -> None:
+    """Refresh the search index (when the run added articles) and mark a loaded run successful
+    once its articles are tagged and clustered."""
     con = open_warehouse(db)
     try:
-        refresh_index(con)
+        if tags.articles or stories.articles:
+            refresh_index(con)
         load.mark_run_done(con, run_id, tags.axis, datetime.now(UTC))
     finally:
         con.close()
@@ -287,7 +288,7 @@ def run_pass(
     progress("build", len(entries), len(entries))
     tags = tag_untagged(db, tagger, progress)
     stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)
-    finish_run(db, run.run_id, tags)
+    finish_run(db, run.run_id, tags, stories)
     snapshot = publish_snapshot(db)
     report = publish_run_report(snapshot, reports_dir or Path(db).parent / "reports", run.run_id, started)
     alerts = deliver_alerts(db, alerts_config or AlertsConfig(), run.run_id, http)
