@@ -31,6 +31,7 @@ class FeedConfig(BaseModel):
     country: str = ""
     language: str = ""
     enabled: bool = True
+    crawl_delay: float | None = Field(None, ge=0, le=300)
 
     @field_validator("url")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from urllib.parse import urlsplit
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,12 +113,18 @@ def new_entries(db: str | Path, results: Sequence[FeedResult]) -> dict[str, Entr
 
 def fetch_articles(
     client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = _no_progress,
-    extraction_timeout: float = 20.0,
+    extraction_timeout: float = 20.0, sources: Sequence[FeedSource] = (),
 ) -> dict[str, Extraction]:
     """Fetch each new article page (threads: network-bound), then extract them all (processes:
     CPU-bound, with a time limit per page); failures come back with a reason."""
     urls = list(entries)
+    sources_delay = {s.name: s.crawl_delay for s in sources}
     robots = RobotsCache(client) if client.settings.respect_robots else None
+
+    delays = {e.feed: d for e in entries.values() if (d := sources_delay.get(e.feed)) is not None}
+    for entry in entries.values():  # a feed's crawl_delay applies to the hosts of its pages too
+        if entry.feed in delays:
+            client.set_host_delay(urlsplit(entry.link).hostname or "", delays[entry.feed])
 
     def download(url: str) -> Download:
         link = entries[url].link
@@ -282,7 +289,7 @@ def run_pass(
     with HttpClient(http) as client:
         results = fetch_feeds(client, sources, states, workers, progress)
         entries = new_entries(db, results)
-        pages = fetch_articles(client, entries, workers, progress)
+        pages = fetch_articles(client, entries, workers, progress, sources=sources)
     progress("build", 0, len(entries))
     loaded = load_articles(db, run, results, entries, pages, progress=progress)
     progress("build", len(entries), len(entries))

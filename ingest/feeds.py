@@ -11,6 +11,7 @@ import hashlib
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import feedparser
 from lxml import etree
@@ -63,6 +64,8 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) 
         headers["If-Modified-Since"] = state.last_modified
     started = time.monotonic()
     result = FeedResult(source=source, status="error", state=state)
+    if source.crawl_delay is not None:
+        client.set_host_delay(urlsplit(source.url).hostname or "", source.crawl_delay)
     try:
         response = client.get(source.url, headers=headers)
     except FetchError as exc:

@@ -182,9 +182,12 @@ class HttpClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def set_host_delay(self, host: str, seconds: float) -> None:
-        """Minimum interval between requests to ``host`` (robots.txt crawl-delay, politeness)."""
+    def set_host_delay(self, host: str, seconds: float, only_if_unset: bool = False) -> None:
+        """Minimum interval between requests to ``host``: a feed's configured crawl_delay wins over
+        robots.txt (``only_if_unset``), and neither goes below the global per-host delay."""
         with self._lock:
+            if only_if_unset and host in self._host_delay:
+                return
             self._host_delay[host] = max(seconds, self.settings.per_host_delay)
 
     @contextmanager

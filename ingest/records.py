@@ -16,6 +16,7 @@ class FeedSource:
     country: str = ""
     language: str = ""
     enabled: bool = True
+    crawl_delay: float | None = None  # seconds between requests to this feed's hosts (overrides robots.txt)
 
 
 @dataclass

@@ -35,7 +35,7 @@ class RobotsCache:
             parser.parse(body.splitlines())
             delay = parser.crawl_delay(self.user_agent)
             if delay:
-                self.client.set_host_delay(parts.hostname or "", min(float(delay), MAX_CRAWL_DELAY))
+                self.client.set_host_delay(parts.hostname or "", min(float(delay), MAX_CRAWL_DELAY), only_if_unset=True)
         except FetchError:
             parser = None
         with self._lock:

@@ -172,3 +172,28 @@ def test_any_text_survives_cleaning_and_storage(text):
     assert clean_string(cleaned) == cleaned  # idempotent
     html_to_text(text)  # never raises
     assert content_hash("t", text) == content_hash("t", text)
+
+
+def test_feed_crawl_delay_overrides_robots_and_spaces_its_host(server, http):
+    from ingest.feeds import fetch_feed
+    from ingest.http import HttpClient
+    from ingest.robots import RobotsCache
+
+    server.add("/robots.txt", Route("User-agent: *\nCrawl-delay: 1\n", content_type="text/plain"))
+    server.add("/feed.xml", Route(rss(item(1)), content_type="application/rss+xml"))
+    slept = []
+    with HttpClient(http, sleep=slept.append) as client:
+        fetch_feed(client, FeedSource(name="f", url=server.url("/feed.xml"), crawl_delay=4.0), None)
+        assert RobotsCache(client).allowed(server.url("/p/1.html"))  # robots' 1 s does not lower it
+        client.get(server.url("/feed.xml"))
+    assert slept and max(slept) > 3.0
+
+
+def test_disk_full_is_its_own_error():
+    import errno
+    from pathlib import Path
+
+    from warehouse.db import _classify
+
+    error = _classify(Path("w.duckdb"), OSError(errno.ENOSPC, "No space left on device"))
+    assert "disk full" in str(error) and "nothing was deleted" in str(error)
