@@ -453,8 +453,7 @@ def report(
         path = write_report(con, out, _parse_since(since))
     finally:
         con.close()
-    out_msg = f"report written to {path}"
-    err.print(out_msg)
+    err.print(f"report written to {path}")
 
 
 @app.command()

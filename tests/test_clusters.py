@@ -5,7 +5,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import pytest
 
 from transform.clusters import ClusterSettings, Doc, cluster_docs, signature, signatures
 

@@ -1,9 +1,7 @@
 """Hostile feeds and pages: each case runs beside a good feed in the same pass and must end as a
 recorded outcome, leave the good feed loaded, and send nothing to a refused address."""
 
-import gzip
 import ipaddress
-from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
