@@ -17,7 +17,7 @@ from alerts.channels import DeliveryError, send
 from alerts.config import AlertsConfig, ChannelConfig
 from alerts.messages import Message, Story
 from ingest.http import HttpSettings
-from warehouse.db import open_warehouse
+from warehouse.db import fetch_dicts, open_warehouse
 
 _QUALIFYING = """
     SELECT cluster_id, outlets FROM v_axis_stories
@@ -175,12 +175,10 @@ def pending(db: str | Path) -> list[dict]:
     """What waits in the outbox and why (for `axiswatch alerts pending`)."""
     con = open_warehouse(db)
     try:
-        cur = con.execute(
+        return fetch_dicts(con.execute(
             "SELECT o.rule, o.channel, o.cluster_id, s.headline, o.attempts, o.next_attempt_at, o.last_error"
             " FROM alert_outbox o LEFT JOIN v_axis_stories s ON s.cluster_id = o.cluster_id"
             " WHERE o.status = 'pending' ORDER BY o.next_attempt_at, o.rule, o.channel"
-        )
-        columns = [d[0] for d in cur.description]
-        return [dict(zip(columns, row)) for row in cur.fetchall()]
+        ))
     finally:
         con.close()

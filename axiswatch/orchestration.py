@@ -30,6 +30,7 @@ from axiswatch.pipeline import (
 from ingest.feeds import fetch_feed
 from ingest.http import HttpClient
 from ingest.records import Extraction, FeedResult, FeedSource, FeedState
+from ingest.text import safe_name
 from transform.tagging import Tagger, TopicsError
 from warehouse import load
 from warehouse.db import open_warehouse
@@ -91,7 +92,7 @@ def _plan(folder: Path) -> dict:
 
 
 def _feed_file(folder: Path, name: str) -> Path:
-    return folder / "feeds" / (staging.run_folder("", name).name + ".json")
+    return folder / "feeds" / f"{safe_name(name)}.json"
 
 
 def fetch_one_feed(config: str | None, run_id: str, name: str) -> dict:

@@ -22,7 +22,7 @@ from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
 from ingest.robots import RobotsCache
 from transform.articles import Article, Duplicate, build_article, split_exact_duplicates, unique_entries
-from transform.clusters import ClusterSettings, StoryIndex, assign, signatures
+from transform.clusters import ClusterSettings, StoryIndex, assign, cluster_id_for, signatures
 from transform.tagging import Tagger
 from warehouse import clusters as cluster_store
 from warehouse import load
@@ -359,7 +359,7 @@ def cluster_new_articles(
         if run_id:
             cluster_store.refresh_stories(con, cluster_store.stories_of_duplicates(con, run_id), now)
         con.execute("COMMIT")
-        founded = {c for d, c, _ in assignments if c.endswith(d.id)}
+        founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
         summary.articles = len(assignments)
         summary.stories_new = len(founded)
         summary.joined = len(assignments) - len(founded)

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
+from ingest.text import safe_name
 
 
 def run_folder(staging_dir: str | Path, run_id: str) -> Path:
     """The staging folder of one run (run ids become safe folder names)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("._") or "run"
-    return Path(staging_dir) / safe
+    return Path(staging_dir) / safe_name(run_id)
 
 
 def write_json(path: Path, data) -> Path:

@@ -9,14 +9,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
+from axiswatch.ops import task_failed  # light: logging and os only
+
 CONFIG = os.environ.get("AXISWATCH_CONFIG", "config/settings.yaml")
 WAREHOUSE = Asset(name="axiswatch_warehouse", uri="file:///axiswatch/warehouse")
 
-
-def _on_failure(context):
-    from axiswatch.ops import task_failed
-
-    task_failed(context)
 
 
 @dag(
@@ -26,7 +23,7 @@ def _on_failure(context):
     catchup=False,
     max_active_runs=1,
     tags=["axiswatch", "alerts"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "on_failure_callback": _on_failure},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "on_failure_callback": task_failed},
     doc_md=__doc__,
 )
 def axiswatch_alerts():

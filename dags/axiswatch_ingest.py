@@ -4,7 +4,8 @@ axiswatch.orchestration and are the same ones `axiswatch run` uses).
 prepare -> fetch_feed (mapped, one per feed) -> plan_pages -> fetch_pages (mapped batches)
 -> load (one writer) -> tag_and_cluster -> publish (updates the warehouse Asset, cleans staging)
 
-Nothing heavy is imported at parse time: only airflow.sdk, and the settings file is read with
+Nothing heavy is imported at parse time: airflow.sdk, the failure callback (logging and os only),
+and the settings file read with
 plain YAML for the schedule.
 """
 
@@ -15,8 +16,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
-from airflow.sdk import Asset, DeadlineAlert, DeadlineReference, Param, SyncCallback, TriggerRule, dag, task
+from airflow.sdk import (
+    Asset,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    SyncCallback,
+    TriggerRule,
+    dag,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException
+
+from axiswatch.ops import task_failed  # light: logging and os only
 
 HOME = Path(os.environ.get("AXISWATCH_HOME") or Path(__file__).resolve().parent.parent)
 CONFIG = os.environ.get("AXISWATCH_CONFIG", "config/settings.yaml")
@@ -58,11 +70,6 @@ def _deadline() -> DeadlineAlert | None:
     )
 
 
-def _on_failure(context):
-    from axiswatch.ops import task_failed
-
-    task_failed(context)
-
 
 @dag(
     dag_id="axiswatch_ingest",
@@ -76,7 +83,7 @@ def _on_failure(context):
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=15),
-        "on_failure_callback": _on_failure,
+        "on_failure_callback": task_failed,
     },
     params={
         "feeds_file": Param(None, type=["null", "string"], description="Feeds YAML instead of the configured one"),
@@ -119,7 +126,8 @@ def axiswatch_ingest():
 
     @task(pool=POOL)
     def tag_and_cluster(loaded: dict, params=None) -> dict:
-        from axiswatch.orchestration import retag_stored, tag_and_cluster as step
+        from axiswatch.orchestration import retag_stored
+        from axiswatch.orchestration import tag_and_cluster as step
 
         result = _permanent(step, CONFIG, loaded["run_id"])
         if params.get("retag"):

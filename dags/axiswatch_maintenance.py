@@ -8,14 +8,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from axiswatch.ops import task_failed  # light: logging and os only
+
 CONFIG = os.environ.get("AXISWATCH_CONFIG", "config/settings.yaml")
 POOL = "axiswatch_warehouse"
 
-
-def _on_failure(context):
-    from axiswatch.ops import task_failed
-
-    task_failed(context)
 
 
 @dag(
@@ -25,7 +22,7 @@ def _on_failure(context):
     catchup=False,
     max_active_runs=1,
     tags=["axiswatch", "maintenance"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "on_failure_callback": _on_failure},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "on_failure_callback": task_failed},
     doc_md=__doc__,
 )
 def axiswatch_maintenance():

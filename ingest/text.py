@@ -51,3 +51,8 @@ def strip_leading_title(text: str, *titles: str) -> str:
     if newline and collapse_ws(first).casefold() in wanted:
         return text[len(first) + 1 :].lstrip("\n")
     return text
+
+
+def safe_name(value: str, default: str = "run") -> str:
+    """A file or folder name for an arbitrary id (Airflow run ids carry ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", value).strip("._") or default

@@ -62,6 +62,13 @@ class Signature:
     text: np.ndarray | None
     title_tokens: frozenset[str]
     url: str = ""
+    _minhashes: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def minhash(self, which: str) -> MinHash:
+        """The datasketch object for the LSH, built once (finding and adding use the same one)."""
+        if which not in self._minhashes:
+            self._minhashes[which] = _from_values(self.lede if which == "lede" else self.text)
+        return self._minhashes[which]
 
 
 def _identity(value: int) -> int:
@@ -152,9 +159,10 @@ class StoryIndex:
         if member_id in self._members:
             return
         self._members[member_id] = _Member(cluster_id, time, sig)
-        self._lede.insert(member_id, _from_values(sig.lede))
+        self._lede.insert(member_id, sig.minhash("lede"))
         if sig.text is not None:
-            self._text.insert(member_id, _from_values(sig.text))
+            self._text.insert(member_id, sig.minhash("text"))
+        sig._minhashes.clear()  # the LSH keeps its own hashes; do not hold objects per member
         if sig.url:
             self._by_url[sig.url] = self._members[member_id]
         if time is not None:
@@ -185,11 +193,11 @@ class StoryIndex:
                 best = (score, member.cluster_id)
 
         if sig.text is not None:
-            for key in self._text.query(_from_values(sig.text)):
+            for key in self._text.query(sig.minhash("text")):
                 other = self._members[key].sig.text
                 if other is not None and (score := _similarity(sig.text, other)) >= s.text_threshold:
                     consider(key, score)
-        for key in self._lede.query(_from_values(sig.lede)):
+        for key in self._lede.query(sig.minhash("lede")):
             member = self._members[key]
             if sig.text is not None and member.sig.text is not None:
                 continue  # both have a body: the bodies decide, not look-alike headlines and ledes

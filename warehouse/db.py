@@ -22,6 +22,12 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be opened or migrated; the run cannot proceed."""
 
 
+def fetch_dicts(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The rows of an executed query as dicts keyed by column name."""
+    columns = [d[0] for d in cur.description]
+    return [dict(zip(columns, row)) for row in cur.fetchall()]
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) for every migration shipped with the package, in order."""
     found = []

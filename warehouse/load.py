@@ -19,6 +19,7 @@ import pyarrow as pa
 from ingest.records import FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate
 from transform.tagging import Tag
+from warehouse.db import fetch_dicts
 
 
 @dataclass
@@ -158,19 +159,17 @@ def mark_run_done(con: duckdb.DuckDBPyConnection, run_id: str, axis_new: int, no
 
 
 def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
-    cur = con.execute("SELECT * FROM pipeline_runs WHERE run_id = ?", [run_id])
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
+    rows = fetch_dicts(con.execute("SELECT * FROM pipeline_runs WHERE run_id = ?", [run_id]))
+    return rows[0] if rows else None
 
 
 def unhealthy_feeds(con: duckdb.DuckDBPyConnection, streak: int) -> list[dict]:
     """Enabled feeds that failed ``streak`` or more runs in a row, worst first."""
-    cur = con.execute(
+    return fetch_dicts(con.execute(
         "SELECT name, url, failure_streak, last_success_at FROM feeds WHERE enabled AND failure_streak >= ?"
         " ORDER BY failure_streak DESC, name",
         [streak],
-    )
-    return [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    ))
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from warehouse.db import fetch_dicts
 from warehouse.snapshot import open_snapshot
 
 
@@ -22,7 +23,6 @@ def newest_axis_stories(db: str | Path, limit: int = 10) -> list[dict]:
             """,
             [limit],
         )
-        columns = [d[0] for d in cur.description]
-        return [dict(zip(columns, row)) for row in cur.fetchall()]
+        return fetch_dicts(cur)
     finally:
         con.close()

@@ -10,13 +10,14 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ingest.text import safe_name
+from warehouse.db import fetch_dicts
+
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cur = con.execute(sql, params)
-    columns = [d[0] for d in cur.description]
-    return [dict(zip(columns, row)) for row in cur.fetchall()]
+    return fetch_dicts(con.execute(sql, params))
 
 
 def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime | None = None) -> dict:
@@ -100,13 +101,11 @@ def write_report(con: duckdb.DuckDBPyConnection, out: str | Path, since: datetim
 def publish_run_report(snapshot: str | Path, reports_dir: str | Path, run_id: str, run_started: datetime,
                        days: int = 30) -> Path:
     """The report of one run (its new stories, the last ``days`` of timeline) as <run>.html and latest.html."""
-    import re
     import shutil
 
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-        path = write_report(con, Path(reports_dir) / f"{safe}.html", run_started - timedelta(days=days),
+        path = write_report(con, Path(reports_dir) / f"{safe_name(run_id)}.html", run_started - timedelta(days=days),
                             title=f"axiswatch report – {run_id}", new_since=run_started)
     finally:
         con.close()
