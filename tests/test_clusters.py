@@ -5,6 +5,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 
 from transform.clusters import ClusterSettings, Doc, cluster_docs, signature, signatures
 
@@ -113,3 +114,32 @@ def test_dedup_command_contract(repo_root):
     bad = subprocess.run([sys.executable, "-m", "axiswatch", "dedup", "-"], cwd=repo_root, capture_output=True,
                          text=True, input='{"id": "x", "published": "yesterday"}\n', timeout=120)
     assert bad.returncode == 2 and "published" in bad.stderr
+
+
+def test_band_index_finds_what_datasketch_lsh_finds_and_forgets_removed_members():
+    """Our banding over stored values must give exactly datasketch's candidates for the same
+    (b, r) split: similar signatures found, dissimilar ones not, removed ones gone."""
+    from datasketch import MinHash, MinHashLSH
+
+    from transform.clusters import NUM_PERM, BandIndex
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2**32, size=NUM_PERM, dtype=np.uint64)
+    sigs = {}
+    for i in range(60):
+        sig = base.copy()
+        changed = rng.choice(NUM_PERM, size=int(rng.integers(0, NUM_PERM)), replace=False)
+        sig[changed] = rng.integers(0, 2**32, size=len(changed), dtype=np.uint64)
+        sigs[f"m{i}"] = sig
+    ours, theirs = BandIndex(0.32), MinHashLSH(threshold=0.32, num_perm=NUM_PERM)
+    for key, sig in sigs.items():
+        ours.insert(key, sig.astype(np.uint32))  # stored signatures come back as uint32
+        theirs.insert(key, MinHash(num_perm=NUM_PERM, hashvalues=sig, scheme="legacy"))
+    probe = base.copy()
+    probe[:40] = 7
+    expected = set(theirs.query(MinHash(num_perm=NUM_PERM, hashvalues=probe, scheme="legacy")))
+    assert 0 < len(expected) < len(sigs)
+    assert ours.query(probe) == expected
+    for key in sorted(expected)[:3]:
+        ours.remove(key, sigs[key])
+    assert ours.query(probe) == expected - set(sorted(expected)[:3])

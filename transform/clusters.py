@@ -62,13 +62,6 @@ class Signature:
     text: np.ndarray | None
     title_tokens: frozenset[str]
     url: str = ""
-    _minhashes: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def minhash(self, which: str) -> MinHash:
-        """The datasketch object for the LSH, built once (finding and adding use the same one)."""
-        if which not in self._minhashes:
-            self._minhashes[which] = _from_values(self.lede if which == "lede" else self.text)
-        return self._minhashes[which]
 
 
 def _identity(value: int) -> int:
@@ -101,13 +94,6 @@ def _minhash(hashes: np.ndarray) -> MinHash:
     return mh
 
 
-def _from_values(values: np.ndarray) -> MinHash:
-    return MinHash(
-        num_perm=NUM_PERM, hashfunc=_identity, permutations=_BASE.permutations, scheme=_BASE.scheme,
-        hashvalues=values,
-    )
-
-
 def _title_tokens(title: str) -> frozenset[str]:
     return frozenset(t for t in tokenize(title) if (len(t) > 2 or is_hangul(t)) and t not in _STOPWORDS)
 
@@ -120,8 +106,8 @@ def signature(doc: Doc, settings: ClusterSettings) -> Signature:
     lede = np.union1d(_shingles(lede, 1), _shingles(lede, 2))
     text = None
     if len(body) >= settings.min_text_words:
-        text = _minhash(_shingles(body, 3)).hashvalues
-    return Signature(_minhash(lede).hashvalues, text, _title_tokens(doc.title), doc.url)
+        text = _minhash(_shingles(body, 3)).hashvalues.astype(np.uint32)
+    return Signature(_minhash(lede).hashvalues.astype(np.uint32), text, _title_tokens(doc.title), doc.url)
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -130,6 +116,55 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class BandIndex:
+    """Locality-sensitive hashing over stored MinHash values: the signature is cut into ``b`` bands
+    of ``r`` values and two signatures become candidates when any band is equal.
+
+    datasketch's MinHashLSH does the same, but byte-swaps and hashes every band through Python
+    per call and wants MinHash objects; here each band is folded to one integer with a single
+    numpy expression, which made story assignment about three times faster. Candidates are
+    always verified against the full signature, so a (very rare) folded-key collision costs a
+    comparison, never a wrong merge. The (b, r) split is datasketch's optimum for the threshold.
+    """
+
+    def __init__(self, threshold: float, num_perm: int = NUM_PERM) -> None:
+        params = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = params.b, params.r
+        fold = np.random.default_rng(20261127).integers(1, 2**63, size=self.rows, dtype=np.uint64)
+        self._fold = fold | np.uint64(1)
+        self._tables: list[dict[int, list[str]]] = [{} for _ in range(self.bands)]
+
+    def _keys(self, values: np.ndarray) -> list[int]:
+        band_rows = values[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
+        return (band_rows * self._fold).sum(axis=1, dtype=np.uint64).tolist()  # wraps mod 2**64
+
+    def insert(self, key: str, values: np.ndarray) -> None:
+        for table, band in zip(self._tables, self._keys(values)):
+            bucket = table.get(band)
+            if bucket is None:
+                table[band] = [key]
+            else:
+                bucket.append(key)
+
+    def remove(self, key: str, values: np.ndarray) -> None:
+        for table, band in zip(self._tables, self._keys(values)):
+            bucket = table.get(band)
+            if bucket is None:
+                continue
+            if key in bucket:
+                bucket.remove(key)
+            if not bucket:
+                del table[band]
+
+    def query(self, values: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for table, band in zip(self._tables, self._keys(values)):
+            bucket = table.get(band)
+            if bucket:
+                found.update(bucket)
+        return found
 
 
 @dataclass
@@ -146,8 +181,8 @@ class StoryIndex:
     settings: ClusterSettings = field(default_factory=ClusterSettings)
 
     def __post_init__(self) -> None:
-        self._text = MinHashLSH(threshold=self.settings.text_threshold * 0.8, num_perm=NUM_PERM)
-        self._lede = MinHashLSH(threshold=self.settings.lede_threshold * 0.8, num_perm=NUM_PERM)
+        self._text = BandIndex(self.settings.text_threshold * 0.8)
+        self._lede = BandIndex(self.settings.lede_threshold * 0.8)
         self._members: dict[str, _Member] = {}
         self._by_url: dict[str, _Member] = {}  # latest member per URL, kept beyond the window
         self._order: deque[tuple[datetime, str]] = deque()
@@ -159,10 +194,9 @@ class StoryIndex:
         if member_id in self._members:
             return
         self._members[member_id] = _Member(cluster_id, time, sig)
-        self._lede.insert(member_id, sig.minhash("lede"))
+        self._lede.insert(member_id, sig.lede)
         if sig.text is not None:
-            self._text.insert(member_id, sig.minhash("text"))
-        sig._minhashes.clear()  # the LSH keeps its own hashes; do not hold objects per member
+            self._text.insert(member_id, sig.text)
         if sig.url:
             self._by_url[sig.url] = self._members[member_id]
         if time is not None:
@@ -175,9 +209,9 @@ class StoryIndex:
             member = self._members.pop(member_id, None)
             if member is None:
                 continue
-            self._lede.remove(member_id)
+            self._lede.remove(member_id, member.sig.lede)
             if member.sig.text is not None:
-                self._text.remove(member_id)
+                self._text.remove(member_id, member.sig.text)
 
     def find(self, sig: Signature, time: datetime | None) -> str | None:
         """The cluster of the most similar member in the window, or None."""
@@ -193,11 +227,11 @@ class StoryIndex:
                 best = (score, member.cluster_id)
 
         if sig.text is not None:
-            for key in self._text.query(sig.minhash("text")):
+            for key in self._text.query(sig.text):
                 other = self._members[key].sig.text
                 if other is not None and (score := _similarity(sig.text, other)) >= s.text_threshold:
                     consider(key, score)
-        for key in self._lede.query(sig.minhash("lede")):
+        for key in self._lede.query(sig.lede):
             member = self._members[key]
             if sig.text is not None and member.sig.text is not None:
                 continue  # both have a body: the bodies decide, not look-alike headlines and ledes
