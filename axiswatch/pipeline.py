@@ -7,7 +7,8 @@ only briefly (to read state, then to load), so the file is not locked while the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urlsplit
 from dataclasses import asdict, dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from alerts.config import AlertsConfig
 from alerts.outbox import deliver as deliver_alerts
-from ingest.articles import Download, download_page, extract_downloads
+from ingest.articles import Download, PageExtractor, download_page
 from ingest.feeds import fetch_feed
 from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
@@ -36,6 +37,14 @@ Progress = Callable[[str, int, int], None]
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+@contextmanager
+def _stage(progress: Progress, name: str) -> Iterator[None]:
+    """Report a one-step stage's start and end (so long runs show where the time goes)."""
+    progress(name, 0, 1)
+    yield
+    progress(name, 1, 1)
 
 
 @dataclass
@@ -132,11 +141,19 @@ def fetch_articles(
             return Download(link, reason="robots: disallowed by robots.txt")
         return download_page(client, link)
 
-    downloads = _parallel(download, urls, workers, "articles", progress)
-    progress("extraction", 0, len(urls))
-    pages = extract_downloads(downloads, extraction_timeout)
-    progress("extraction", len(urls), len(urls))
-    return dict(zip(urls, pages))
+    # Pages go to the extraction workers as they arrive, so both cores extract while the
+    # network is still busy instead of waiting for the last download.
+    progress("articles", 0, len(urls))
+    with PageExtractor(extraction_timeout, expected=len(urls)) as extractor, \
+            ThreadPoolExecutor(max_workers=max(1, min(workers, len(urls) or 1))) as pool:
+        futures = [pool.submit(download, url) for url in urls]
+        for done, future in enumerate(as_completed(futures), 1):
+            extractor.submit(future.result())
+            progress("articles", done, len(urls))
+        progress("extraction", 0, len(urls))
+        pages = extractor.results()
+        progress("extraction", len(urls), len(urls))
+    return {url: pages[entries[url].link] for url in urls}
 
 
 def build_articles(entries: dict[str, Entry], pages: dict[str, Extraction]) -> list[Article]:
@@ -295,10 +312,14 @@ def run_pass(
     progress("build", len(entries), len(entries))
     tags = tag_untagged(db, tagger, progress)
     stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)
-    finish_run(db, run.run_id, tags, stories)
-    snapshot = publish_snapshot(db)
-    report = publish_run_report(snapshot, reports_dir or Path(db).parent / "reports", run.run_id, started)
-    alerts = deliver_alerts(db, alerts_config or AlertsConfig(), run.run_id, http)
+    with _stage(progress, "finish"):
+        finish_run(db, run.run_id, tags, stories)
+    with _stage(progress, "snapshot"):
+        snapshot = publish_snapshot(db)
+    with _stage(progress, "report"):
+        report = publish_run_report(snapshot, reports_dir or Path(db).parent / "reports", run.run_id, started)
+    with _stage(progress, "alerts"):
+        alerts = deliver_alerts(db, alerts_config or AlertsConfig(), run.run_id, http)
     return RunSummary(
         alerts_sent=alerts.sent,
         alerts_failed=alerts.failed,

@@ -49,6 +49,7 @@ class Corpus:
     feeds: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (host, path) -> body
     pages: dict[tuple[str, str], bytes] = field(default_factory=dict)
     feed_urls: list[str] = field(default_factory=list)
+    start: datetime = datetime(2026, 11, 20, tzinfo=UTC)  # the earliest page's date
 
     def routes(self) -> dict[tuple[str, str], bytes]:
         return {**self.feeds, **self.pages}
@@ -61,7 +62,7 @@ def build(n_feeds: int, entries_per_feed: int, pages: int, hosts: int = 50, dup_
     rng = random.Random(seed)
     host_ips = [f"127.0.0.{i + 2}" for i in range(hosts)]
     corpus = Corpus(host_ips)
-    start = datetime(2026, 11, 20, tzinfo=UTC)
+    start = corpus.start
     texts: list[tuple[str, list[str]]] = []
     page_urls = []
     for p in range(pages):

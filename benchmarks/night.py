@@ -57,8 +57,22 @@ def trafilatura_alone(bodies: list[bytes]) -> float:
     return len(bodies) / (time.perf_counter() - started)
 
 
-def bulk_insert_rows_per_s(db: Path) -> tuple[float, int]:
-    """DuckDB bulk Arrow insert of the same article rows into an empty copy of the table."""
+def our_extraction_per_core(bodies: list[bytes], cores: int) -> float:
+    """Pages per second per core for our extraction stage (worker pool, time limits, cleaning,
+    language identification) on the same pages. In the night itself extraction overlaps the
+    downloads, so its wall time there is no measure of the stage."""
+    from ingest.articles import Download, extract_downloads
+
+    downloads = [Download(f"http://bench.invalid/{i}", body, f"http://bench.invalid/{i}", 200)
+                 for i, body in enumerate(bodies)]
+    started = time.perf_counter()
+    extract_downloads(downloads, workers=cores)
+    return len(bodies) / (time.perf_counter() - started) / cores
+
+
+def bulk_insert_rows_per_s(db: Path, work: Path) -> tuple[float, int]:
+    """DuckDB bulk Arrow insert of the same article rows into an empty copy of the table in a
+    database file, committed: the ceiling for our load, which writes a file too."""
     import duckdb
 
     src = duckdb.connect(str(db), read_only=True)
@@ -66,12 +80,17 @@ def bulk_insert_rows_per_s(db: Path) -> tuple[float, int]:
     table = table.read_all() if hasattr(table, "read_all") else table
     ddl = src.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'articles'").fetchone()[0]
     src.close()
-    con = duckdb.connect()
+    con = duckdb.connect(str(work / "bulk.duckdb"))
     con.execute(ddl)
+    con.execute("CHECKPOINT")
     con.register("batch", table)
     started = time.perf_counter()
+    con.execute("BEGIN")
     con.execute("INSERT INTO articles BY NAME SELECT * FROM batch")
-    return table.num_rows / (time.perf_counter() - started), table.num_rows
+    con.execute("COMMIT")
+    rate = table.num_rows / (time.perf_counter() - started)
+    con.close()
+    return rate, table.num_rows
 
 
 def sequential_loop(feed_urls: list[str], db: Path, max_pages: int) -> float:
@@ -135,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dup-rate", type=float, default=0.2)
     parser.add_argument("--workers", type=int, default=64, help="concurrent requests in total")
     parser.add_argument("--baseline-pages", type=int, default=200, help="pages for the slow baselines (rate basis)")
+    parser.add_argument("--history", type=int, default=0, help="articles already in the warehouse (a year of nights)")
+    parser.add_argument("--no-baselines", action="store_true", help="only the night (used by the growth benchmark)")
     args = parser.parse_args(argv)
 
     from axiswatch.pipeline import run_pass
@@ -151,6 +172,13 @@ def main(argv: list[str] | None = None) -> None:
     tagger = Tagger.from_file(ROOT / "config/topics.yaml")
     work = Path(tempfile.mkdtemp(prefix="axiswatch-bench-"))
     db = work / "night.duckdb"
+    history_s = 0.0
+    if args.history:
+        from benchmarks.history import populate
+
+        started = time.perf_counter()
+        populate(db, args.history, tagger.version, end=corpus.start)
+        history_s = time.perf_counter() - started
 
     clock = StageClock()
     started = time.perf_counter()
@@ -160,13 +188,26 @@ def main(argv: list[str] | None = None) -> None:
     second = run_pass(sources, db, http, tagger, args.workers, reports_dir=work / "reports")
     rerun = time.perf_counter() - started
 
+    if args.no_baselines:
+        for server in servers:
+            server.shutdown()
+        print(json.dumps({
+            "benchmark": "night", "history_articles": args.history, "history_build_s": round(history_s, 1),
+            "warehouse_mb": round(db.stat().st_size / 2**20, 1),
+            "end_to_end_s": round(end_to_end, 1), "rerun_s": round(rerun, 2), "articles_new": first.articles_new,
+            "stages_s": {stage: round(clock.seconds(stage), 2) for stage in sorted(clock.first)},
+            "peak_rss_mb": _rss_mb(),
+        }))
+        return
     load_s = clock.seconds("load")  # the load transaction itself (bulk inserts and feed state)
-    extraction_s = clock.seconds("extraction")
     cores = min(os.cpu_count() or 1, 2)
-    ours_extract_per_core = clock.items["extraction"] / extraction_s / cores
     bodies = list(corpus.pages.values())[: max(200, min(1000, args.pages))]
-    alone = trafilatura_alone(bodies)
-    bulk_rate, bulk_rows = bulk_insert_rows_per_s(db)
+    # Interleaved, best of two each: the machine's speed drifts by 10-20% between minutes.
+    alone = ours_extract_per_core = 0.0
+    for _ in range(2):
+        alone = max(alone, trafilatura_alone(bodies))
+        ours_extract_per_core = max(ours_extract_per_core, our_extraction_per_core(bodies, cores))
+    bulk_rate, bulk_rows = bulk_insert_rows_per_s(db, work)
     ours_load_rate = first.articles_new / load_s
     ours_pages_per_s = clock.items["articles"] / end_to_end
     # newspaper4k needs nltk for Korean; its baseline runs on the English pages.
@@ -189,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         "stages_items_per_s": {
             "feed_fetch_and_parse": round(clock.items["feeds"] / clock.seconds("feeds"), 1),
             "article_fetch": round(clock.items["articles"] / clock.seconds("articles"), 1),
-            "extraction": round(clock.items["extraction"] / extraction_s, 1),
+            "extraction_per_core": round(ours_extract_per_core, 1),
             "build_dedup_and_load": round(clock.items["build"] / clock.seconds("build"), 1),
             "load": round(ours_load_rate, 1),
             "tagging": round(clock.items["tagging"] / clock.seconds("tagging"), 1),
@@ -197,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "extract_vs_trafilatura": round(ours_extract_per_core / alone, 2),
         "trafilatura_alone_pages_per_s": round(alone, 1),
+        "extraction_sample_pages": len(bodies),
         "load_vs_bulk": round(ours_load_rate / bulk_rate, 3),
         "bulk_insert_rows_per_s": round(bulk_rate, 1), "bulk_rows": bulk_rows,
         "vs_sequential": round(ours_pages_per_s / seq_rate, 1),

@@ -78,32 +78,101 @@ def _extract_download(download: Download) -> Extraction:
     return result
 
 
-def extract_downloads(downloads: list[Download], timeout: float = 20.0, workers: int | None = None) -> list[Extraction]:
-    """Extract many pages on every core, each under a hard time limit.
+def _extract_batch(downloads: list[Download]) -> list[Extraction]:
+    return [_extract_download(d) for d in downloads]
+
+
+class PageExtractor:
+    """Extract pages on every core while the rest are still downloading, each under a time limit.
 
     trafilatura has no timeout of its own and pathological HTML can keep it busy for minutes;
-    pebble runs each page in a worker process and kills the worker when its time is up, so one
-    page never stalls the night. Small batches are extracted in-process (not worth the processes).
+    pebble runs the work in worker processes and kills a worker when its time is up, so one page
+    never stalls the night. Pages travel in small batches (one round trip per batch, not per
+    page); a batch that times out or crashes its worker is retried page by page, so only the bad
+    page fails. With one core or few pages everything is extracted in-process.
     """
-    workers = workers or os.cpu_count() or 1
-    todo = [d for d in downloads if not d.reason]
-    if len(todo) < PARALLEL_MIN_PAGES or workers <= 1:
-        return [_extract_download(d) for d in downloads]
-    results: dict[str, Extraction] = {}
-    with ProcessPool(max_workers=workers) as pool:
-        futures = [(d, pool.schedule(_extract_download, args=(d,), timeout=timeout)) for d in todo]
-        for download, future in futures:
+
+    def __init__(self, timeout: float = 20.0, workers: int | None = None, expected: int | None = None,
+                 batch_size: int = 8) -> None:
+        self.timeout = timeout
+        self.batch_size = batch_size
+        workers = workers or os.cpu_count() or 1
+        parallel = workers > 1 and (expected is None or expected >= PARALLEL_MIN_PAGES)
+        self._pool = ProcessPool(max_workers=workers) if parallel else None
+        self._pending: list[Download] = []
+        self._batches: list[tuple[list[Download], object]] = []
+        self._results: dict[str, Extraction] = {}
+
+    def __enter__(self) -> PageExtractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            if self._batches:  # leaving early (an error): do not wait for outstanding work
+                self._pool.stop()
+            else:
+                self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def submit(self, download: Download) -> None:
+        """Queue one download; failed downloads need no worker."""
+        if download.reason or self._pool is None:
+            self._pending.append(download)
+            return
+        self._pending.append(download)
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch = [d for d in self._pending if not d.reason]
+        for d in self._pending:
+            if d.reason:
+                self._results[d.url] = _extract_download(d)
+        self._pending = []
+        if batch:
+            self._batches.append((batch, self._pool.schedule(_extract_batch, args=(batch,), timeout=self.timeout)))
+
+    def results(self) -> dict[str, Extraction]:
+        """Every submitted page's extraction, by URL (waits for the workers)."""
+        if self._pool is None:
+            self._results.update((d.url, _extract_download(d)) for d in self._pending)
+            self._pending = []
+            return self._results
+        self._flush()
+        retry: list[Download] = []
+        for batch, future in self._batches:
             try:
-                results[download.url] = future.result()
-            except FuturesTimeout:
-                results[download.url] = Extraction(
-                    source=download.url, reason=f"extraction timed out after {timeout:g}s",
-                    http_status=download.http_status)
-            except Exception as exc:  # a crashed worker (memory, segfault) is one page's failure
-                results[download.url] = Extraction(
-                    source=download.url, reason=f"extraction failed: {type(exc).__name__}: {exc}",
-                    http_status=download.http_status)
-    return [results[d.url] if d.url in results else _extract_download(d) for d in downloads]
+                self._results.update((d.url, r) for d, r in zip(batch, future.result()))
+            except Exception:  # a timeout or a dead worker: find the bad page alone
+                retry.extend(batch)
+        self._batches = []
+        singles = [(d, self._pool.schedule(_extract_download, args=(d,), timeout=self.timeout)) for d in retry]
+        for download, future in singles:
+            self._results[download.url] = self._single_result(download, future)
+        return self._results
+
+    def _single_result(self, download: Download, future) -> Extraction:
+        try:
+            return future.result()
+        except FuturesTimeout:
+            reason = f"extraction timed out after {self.timeout:g}s"
+        except Exception as exc:  # a crashed worker (memory, segfault) is one page's failure
+            reason = f"extraction failed: {type(exc).__name__}: {exc}"
+        return Extraction(source=download.url, reason=reason, http_status=download.http_status)
+
+
+def extract_downloads(downloads: list[Download], timeout: float = 20.0, workers: int | None = None) -> list[Extraction]:
+    """Extract already-downloaded pages (see PageExtractor), in order."""
+    todo = sum(not d.reason for d in downloads)
+    with PageExtractor(timeout, workers, expected=todo) as extractor:
+        for download in downloads:
+            extractor.submit(download)
+        results = extractor.results()
+    return [results[d.url] for d in downloads]
 
 
 def fetch_article(client: HttpClient, url: str) -> Extraction:

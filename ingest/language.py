@@ -11,12 +11,16 @@ _HANGUL = re.compile("[\uac00-\ud7a3]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _UKRAINIAN_ONLY = re.compile("[іїєґІЇЄҐ]")
 _RUSSIAN_ONLY = re.compile("[ыэъЫЭЪё]")
+_LETTER = re.compile(r"[^\W\d_]")
+# py3langid's cost grows with its input and it is sure of a language long before 600 characters;
+# this keeps language identification to a few percent of extraction time.
+_MODEL_SAMPLE = 200
 
 
 def detect_language(text: str, hint: str = "") -> str:
     """Two-letter language code of ``text``; ``hint`` (the feed's claim) only breaks ties."""
     sample = (text or "")[:600]
-    letters = sum(ch.isalpha() for ch in sample)
+    letters = len(_LETTER.findall(sample))
     if letters < 8:
         return (hint or "")[:2].lower()
     hangul = len(_HANGUL.findall(sample))
@@ -29,5 +33,5 @@ def detect_language(text: str, hint: str = "") -> str:
             return "uk"
         if ru > uk:
             return "ru"
-    lang, _ = py3langid.classify(sample)
+    lang, _ = py3langid.classify(sample[:_MODEL_SAMPLE])
     return lang
