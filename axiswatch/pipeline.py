@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from urllib.parse import urlsplit
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from alerts.config import AlertsConfig
 from alerts.outbox import deliver as deliver_alerts
@@ -22,8 +22,20 @@ from ingest.feeds import fetch_feed
 from ingest.http import HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
 from ingest.robots import RobotsCache
-from transform.articles import Article, Duplicate, build_article, split_exact_duplicates, unique_entries
-from transform.clusters import ClusterSettings, StoryIndex, assign, cluster_id_for, signatures
+from transform.articles import (
+    Article,
+    Duplicate,
+    build_article,
+    split_exact_duplicates,
+    unique_entries,
+)
+from transform.clusters import (
+    ClusterSettings,
+    StoryIndex,
+    assign,
+    cluster_id_for,
+    signatures,
+)
 from transform.tagging import Tagger
 from warehouse import clusters as cluster_store
 from warehouse import load
@@ -250,10 +262,10 @@ def _tag_stored(
     summary = TagSummary(tagger.version)
     untagged_by = tagger.version if only_untagged else None
     try:
-        before = dict(con.execute("SELECT article_id, is_axis FROM v_article_tags_latest").fetchall())
         progress("tagging", 0, 0)
         for batch in load.articles_for_tagging(con, since, untagged_by):
             tags = [tagger.tag(*row) for row in batch]
+            before = load.latest_axis_flags(con, [t.id for t in tags])
             con.execute("BEGIN")
             load.insert_tags(con, tags, datetime.now(UTC))
             con.execute("COMMIT")

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from warehouse.db import open_warehouse
+from warehouse.search import refresh_index
+
 
 def populate(db: Path, articles: int, tagger_version: str, end: datetime, days: int = 365,
              feeds: int = 500, words: int = 400, batch: int = 100_000) -> None:
@@ -25,18 +27,21 @@ def populate(db: Path, articles: int, tagger_version: str, end: datetime, days: 
             params = {"start": start, "stop": stop, "end": end, "step": step, "feeds": feeds,
                       "version": tagger_version, "words": words}
             con.execute("BEGIN")
-            con.execute(_ARTICLES, params)
-            con.execute(_TAGS, params)
-            con.execute(_CLUSTERS, params)
-            con.execute(_DUPLICATES, params)
+            for statement in (_ARTICLES, _TAGS, _CLUSTERS, _DUPLICATES):
+                _execute(con, statement, params)
             con.execute("COMMIT")
         con.execute(_STORIES)
-        nights = max(1, days)
-        con.execute(_RUNS, {"nights": nights, "end": end, "feeds": feeds})
-        con.execute(_FETCHES, {"nights": nights, "end": end, "feeds": feeds})
+        for statement in (_RUNS, _FETCHES):
+            _execute(con, statement, {"nights": max(1, days), "end": end, "feeds": feeds})
+        refresh_index(con, full=True)  # as the maintenance DAG leaves it
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _execute(con, statement: str, params: dict) -> None:
+    """DuckDB wants exactly the named parameters a statement uses."""
+    con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
 
 
 _ARTICLES = """

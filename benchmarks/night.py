@@ -98,7 +98,16 @@ def sequential_loop(feed_urls: list[str], db: Path, max_pages: int) -> float:
     import feedparser
     import httpx
     import trafilatura
-    from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, select
+    from sqlalchemy import (
+        Column,
+        MetaData,
+        String,
+        Table,
+        Text,
+        create_engine,
+        insert,
+        select,
+    )
 
     engine = create_engine(f"duckdb:///{db}")
     meta = MetaData()

@@ -1,5 +1,6 @@
-"""axiswatch_maintenance: daily checkpoint and backup of the DuckDB file, retention of staging
-folders and old fetch logs, and a Parquet export (partitioned by day) for analysts."""
+"""axiswatch_maintenance: daily full rebuild of the search index (the nightly runs only index what
+is new), checkpoint and backup of the DuckDB file, retention of staging folders and old fetch
+logs, and a Parquet export (partitioned by day) for analysts."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ POOL = "axiswatch_warehouse"
 )
 def axiswatch_maintenance():
     @task(pool=POOL)
+    def search_index() -> dict:
+        from axiswatch.orchestration import settings_for
+        from warehouse.maintenance import rebuild_search_index
+
+        s = settings_for(CONFIG)
+        return rebuild_search_index(s.database)
+
+    @task(pool=POOL)
     def backup() -> str:
         from axiswatch.orchestration import settings_for
         from warehouse.maintenance import checkpoint_and_backup
@@ -50,7 +59,7 @@ def axiswatch_maintenance():
         s = settings_for(CONFIG)
         return export_parquet(s.database, s.export_dir)
 
-    backup() >> retention() >> export()
+    search_index() >> backup() >> retention() >> export()
 
 
 axiswatch_maintenance()

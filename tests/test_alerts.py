@@ -6,15 +6,15 @@ import subprocess
 import sys
 
 import duckdb
+import fixtures as fx
 import pytest
 from aiosmtpd.controller import Controller
+from fixture_server import Route
 from pydantic import ValidationError
 
-import fixtures as fx
 from alerts.config import AlertsConfig
 from alerts.outbox import deliver, pending
 from axiswatch.pipeline import run_pass
-from fixture_server import Route
 from ingest.records import FeedSource
 from transform.tagging import Tagger
 

@@ -151,3 +151,38 @@ def test_missing_extension_names_the_package(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(WarehouseError, match=r"pip install duckdb-extension-fts==\d"):
         load_extension(duckdb.connect(), "fts")
+
+
+def test_search_index_refresh_indexes_only_what_is_new_until_a_full_rebuild(tmp_path):
+    """After a load only the recent part is rebuilt; search answers from both parts; a recent part
+    past a fifth of the archive (or a maintenance run) folds everything into one index."""
+    from warehouse.db import open_warehouse
+    from warehouse.search import refresh_index, search
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+
+    def add(first: int, count: int, words: str) -> None:
+        con.execute(
+            "INSERT INTO articles (id, canonical_url, url, title, text, first_seen_at, content_hash, fetch_status, run_id)"
+            " SELECT 'a' || i, 'https://x.example/' || i, 'https://x.example/' || i, 'Story ' || i, ? || ' ' || i,"
+            " now(), md5('a' || i), 'ok', 'r' FROM range(?, ?) t(i)",
+            [words, first, first + count],
+        )
+
+    add(0, 20, "sanctions on shipping")
+    assert refresh_index(con) == {"rebuilt": "all", "articles": 20}
+    add(20, 3, "artillery shells by rail")
+    assert refresh_index(con) == {"rebuilt": "recent", "articles": 3}
+    found = {row["title"] for row in search(con, "artillery").read_all().to_pylist()}
+    assert found == {"Story 20", "Story 21", "Story 22"}
+    assert len(search(con, "sanctions").read_all().to_pylist()) == 20
+    add(23, 5, "artillery shells by sea")  # 8 recent > 20% of 20 archived
+    assert refresh_index(con) == {"rebuilt": "all", "articles": 28}
+    assert len(search(con, "artillery", limit=50).read_all().to_pylist()) == 8
+    assert refresh_index(con) == {"rebuilt": "recent", "articles": 0}
+    assert len(search(con, "artillery", limit=50).read_all().to_pylist()) == 8
+    add(28, 1, "artillery")
+    con.close()
+    from warehouse.maintenance import rebuild_search_index
+
+    assert rebuild_search_index(tmp_path / "w.duckdb") == {"rebuilt": "all", "articles": 29}

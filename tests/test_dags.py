@@ -7,9 +7,8 @@ import sys
 import time
 
 import duckdb
-import pytest
-
 import fixtures as fx
+import pytest
 from fixture_server import Route
 
 

@@ -1,5 +1,6 @@
 import fixtures as fx
 from fixture_server import Route
+
 from ingest.articles import extract_html, fetch_article
 
 

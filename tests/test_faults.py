@@ -7,11 +7,11 @@ import sys
 import textwrap
 
 import duckdb
-import pytest
-
 import fixtures as fx
-from axiswatch.pipeline import run_pass
+import pytest
 from fixture_server import Route
+
+from axiswatch.pipeline import run_pass
 from ingest.records import FeedSource
 from transform.tagging import Tagger
 from warehouse.db import WarehouseCorrupt, WarehouseLocked, connect

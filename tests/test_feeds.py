@@ -1,9 +1,9 @@
 from datetime import UTC, datetime
 
-import pytest
-
 import fixtures as fx
+import pytest
 from fixture_server import Route
+
 from ingest.feeds import FeedParseError, fetch_feed, parse_feed
 from ingest.records import FeedSource, FeedState
 

@@ -4,13 +4,13 @@ recorded outcome, leave the good feed loaded, and send nothing to a refused addr
 import ipaddress
 
 import duckdb
+import fixtures as fx
 import pytest
+from fixture_server import Route
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fixtures as fx
 from axiswatch.pipeline import run_pass
-from fixture_server import Route
 from ingest.http import HttpSettings
 from ingest.records import FeedSource
 from transform.tagging import Tagger

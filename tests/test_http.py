@@ -1,8 +1,8 @@
 import gzip
 
 import pytest
-
 from fixture_server import Route
+
 from ingest.http import (
     HttpClient,
     HttpSettings,

@@ -1,8 +1,8 @@
 import ipaddress
 
 import pytest
-
 from fixture_server import Route
+
 from ingest.http import BadUrlError, BlockedError, HttpClient, HttpSettings
 from ingest.netguard import AddressPolicy, BlockedDestination, is_public
 

@@ -1,12 +1,12 @@
 """The Airflow task bodies without Airflow: staging, idempotent load, permanent config errors."""
 
 import duckdb
-import pytest
-
 import fixtures as fx
+import pytest
+from fixture_server import Route
+
 from axiswatch import orchestration as orch
 from axiswatch.config import ConfigError
-from fixture_server import Route
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """End to end: fixture feeds on a real local server -> pipeline -> a real DuckDB file."""
 
 import duckdb
-import pytest
-
 import fixtures as fx
-from axiswatch.pipeline import run_pass
+import pytest
 from fixture_server import Route
+
+from axiswatch.pipeline import run_pass
 from ingest.records import FeedSource
 from transform.tagging import Tagger
 

@@ -2,9 +2,9 @@
 
 import shutil
 
+import fixtures as fx
 import pytest
 
-import fixtures as fx
 from ingest.articles import extract_html
 from transform.tagging import Tagger, TopicsError, load_topics
 

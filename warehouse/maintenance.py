@@ -1,4 +1,4 @@
-"""Daily upkeep of the warehouse: checkpoint, backups, retention, and Parquet for analysts."""
+"""Daily upkeep of the warehouse: search index, checkpoint, backups, retention, and Parquet for analysts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ from pathlib import Path
 import duckdb
 
 from warehouse.db import open_warehouse
+
+
+def rebuild_search_index(db: str | Path) -> dict:
+    """Fold the nightly recent search index into one full BM25 index (see warehouse.search)."""
+    from warehouse.search import refresh_index
+
+    con = open_warehouse(db)
+    try:
+        return refresh_index(con, full=True)
+    finally:
+        con.close()
 
 
 def checkpoint_and_backup(db: str | Path, backups_dir: str | Path, keep: int = 7) -> Path:
