@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -35,6 +35,9 @@ bench: install
 bench-small: install
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --group bench --quiet
 	$(BIN)/python -m benchmarks.night --feeds 50 --entries 20 --pages 400 --hosts 10 --baseline-pages 60
+
+bench-growth: install
+	$(BIN)/python -m benchmarks.growth --unit 100000 --multiples 0 1 5 10 --feeds 500 --entries 50 --pages 10000 --hosts 50
 
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse

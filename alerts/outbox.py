@@ -18,6 +18,7 @@ from alerts.config import AlertsConfig, ChannelConfig
 from alerts.messages import Message, Story
 from ingest.http import HttpSettings
 from warehouse.db import fetch_dicts, open_warehouse
+from warehouse.load import append_new
 
 _QUALIFYING = """
     SELECT cluster_id, outlets FROM v_axis_stories
@@ -61,14 +62,11 @@ def enqueue(db: str | Path, config: AlertsConfig, run_id: str | None, now: datet
                       rule.countries, rule.countries, rule.topics, rule.topics, rule.languages, rule.languages]
             stories = con.execute(_QUALIFYING, params).fetchall()
             for channel in rule.channels:
-                before = con.execute("SELECT count(*) FROM alert_outbox").fetchone()[0]
-                if stories:
-                    con.executemany(
-                        "INSERT INTO alert_outbox (cluster_id, rule, channel, status, created_at, next_attempt_at, run_id)"
-                        " VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
-                        [[cid, rule.name, channel, now, now, run_id] for cid, _ in stories],
-                    )
-                queued += con.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] - before
+                queued += append_new(con, "alert_outbox", [
+                    {"cluster_id": cid, "rule": rule.name, "channel": channel, "status": "pending",
+                     "created_at": now, "next_attempt_at": now, "run_id": run_id}
+                    for cid, _ in stories
+                ], ("cluster_id", "rule", "channel"))
                 if rule.notify_updates:
                     grown = [cid for cid, _ in stories]
                     con.execute(

@@ -344,6 +344,17 @@ def _database(db: Path | None, config: Path | None = None) -> Path:
         _fail(str(exc))
 
 
+def _flat_for_csv(table):
+    """CSV has no lists or structs: such columns (countries, topics, ...) are written as JSON."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in table.column(i).to_pylist()]
+            table = table.set_column(i, field.name, pa.array(values, type=pa.string()))
+    return table
+
+
 def _emit(table, fmt: str, dest: Path | None) -> None:
     """Print or write an Arrow table as a rich table, CSV, JSON lines or Parquet."""
     import pyarrow.csv as pacsv
@@ -356,6 +367,7 @@ def _emit(table, fmt: str, dest: Path | None) -> None:
         err.print(f"wrote {table.num_rows} rows to {dest}")
         return
     if fmt == "csv":
+        table = _flat_for_csv(table)
         if dest:
             pacsv.write_csv(table, dest)
         else:

@@ -7,9 +7,16 @@ command-line flags override both.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alerts.config import AlertsConfig
 from ingest.http import DEFAULT_USER_AGENT, HttpSettings
@@ -85,6 +92,11 @@ class Settings(BaseModel):
     feeds_file: str = "config/feeds.yaml"
     topics_file: str = "config/topics.yaml"
     database: str = "data/axiswatch.duckdb"
+    # Warehouse backend: "duckdb" (the file above) or "ducklake" (a catalog plus Parquet files);
+    # with ducklake, `database` is derived from the catalog and data path (see warehouse.location).
+    backend: Literal["duckdb", "ducklake"] = "duckdb"
+    lake_catalog: str | None = None  # e.g. sqlite:data/lake.sqlite or postgres:dbname=lake host=db
+    lake_data_path: str | None = None  # folder (or shared volume) for the Parquet files
     workers: int = Field(8, ge=1, le=128)
     http: HttpConfig = Field(default_factory=HttpConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
@@ -99,6 +111,19 @@ class Settings(BaseModel):
     reports_dir: str = "data/reports"  # the HTML report of each run (latest.html is the newest)
     export_dir: str = "data/export"  # Parquet for tools outside DuckDB, partitioned by day
     retention_days: int = Field(30, ge=1)  # staging folders and fetch logs older than this are removed
+
+    @model_validator(mode="after")
+    def _lake_location(self) -> Settings:
+        if self.backend == "ducklake":
+            if not self.lake_catalog:
+                raise ValueError("backend ducklake needs lake_catalog (e.g. sqlite:data/lake.sqlite)")
+            from warehouse.location import Location
+
+            location = Location("ducklake", self.lake_catalog, self.lake_data_path)
+            if location.catalog_file is None and not self.lake_data_path:
+                raise ValueError("a PostgreSQL lake_catalog needs lake_data_path (a folder all workers share)")
+            self.database = str(location)
+        return self
 
 
 def _read_yaml(path: Path, what: str) -> Any:

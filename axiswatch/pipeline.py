@@ -39,7 +39,7 @@ from transform.clusters import (
 from transform.tagging import Tagger
 from warehouse import clusters as cluster_store
 from warehouse import load
-from warehouse.db import open_warehouse
+from warehouse.db import in_transaction, open_warehouse
 from warehouse.report import publish_run_report
 from warehouse.search import refresh_index
 from warehouse.snapshot import publish_snapshot
@@ -266,9 +266,7 @@ def _tag_stored(
         for batch in load.articles_for_tagging(con, since, untagged_by):
             tags = [tagger.tag(*row) for row in batch]
             before = load.latest_axis_flags(con, [t.id for t in tags])
-            con.execute("BEGIN")
-            load.insert_tags(con, tags, datetime.now(UTC))
-            con.execute("COMMIT")
+            in_transaction(con, lambda tags=tags: load.insert_tags(con, tags, datetime.now(UTC)))
             summary.articles += len(tags)
             summary.axis += sum(t.is_axis for t in tags)
             summary.changed += sum(before.get(t.id) is not None and before[t.id] != t.is_axis for t in tags)
@@ -387,11 +385,13 @@ def cluster_new_articles(
                 progress("clusters", n, len(docs))
         progress("clusters", len(docs), len(docs))
         now = datetime.now(UTC)
-        con.execute("BEGIN")
-        cluster_store.save_assignments(con, assignments, run_id, now)
-        if run_id:
-            cluster_store.refresh_stories(con, cluster_store.stories_of_duplicates(con, run_id), now)
-        con.execute("COMMIT")
+
+        def save() -> None:
+            cluster_store.save_assignments(con, assignments, run_id, now)
+            if run_id:
+                cluster_store.refresh_stories(con, cluster_store.stories_of_duplicates(con, run_id), now)
+
+        in_transaction(con, save)
         founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
         summary.articles = len(assignments)
         summary.stories_new = len(founded)

@@ -100,7 +100,6 @@ SELECT cluster_id AS id, min(story_time) AS first_seen_at, max(story_time) AS la
        min(article_id) AS representative_article_id, count(*) AS member_count,
        count(*) AS outlets_count, max(assigned_at) AS updated_at
 FROM article_clusters WHERE run_id = 'history' GROUP BY cluster_id
-ON CONFLICT DO NOTHING
 """
 
 _RUNS = """
@@ -109,7 +108,7 @@ SELECT 'history-' || n AS run_id, $end::TIMESTAMPTZ - to_days(CAST(n + 1 AS INTE
        $end::TIMESTAMPTZ - to_days(CAST(n + 1 AS INTEGER)) AS finished_at, 'success' AS status,
        $feeds AS feeds_ok, 0 AS feeds_failed, 0 AS entries_seen, 0 AS articles_new, 0 AS duplicates,
        0 AS axis_new, '[]' AS errors
-FROM range($nights) t(n) ON CONFLICT DO NOTHING
+FROM range($nights) t(n)
 """
 
 _FETCHES = """
@@ -118,7 +117,7 @@ SELECT 'history-' || n AS run_id, 'history-' || f AS feed, 'https://history.exam
        $end::TIMESTAMPTZ - to_days(CAST(n + 1 AS INTEGER)) AS fetched_at, 'ok' AS status, 200 AS http_status,
        40000 AS bytes, 300 AS duration_ms, 50 AS entries, 'rss20' AS feed_format, NULL AS error_kind,
        NULL AS error
-FROM range($nights) t(n), range($feeds) u(f) ON CONFLICT DO NOTHING
+FROM range($nights) t(n), range($feeds) u(f)
 """
 
 

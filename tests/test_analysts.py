@@ -173,14 +173,14 @@ def test_search_index_refresh_indexes_only_what_is_new_until_a_full_rebuild(tmp_
     assert refresh_index(con) == {"rebuilt": "all", "articles": 20}
     add(20, 3, "artillery shells by rail")
     assert refresh_index(con) == {"rebuilt": "recent", "articles": 3}
-    found = {row["title"] for row in search(con, "artillery").read_all().to_pylist()}
+    found = {row["title"] for row in search(con, "artillery").to_pylist()}
     assert found == {"Story 20", "Story 21", "Story 22"}
-    assert len(search(con, "sanctions").read_all().to_pylist()) == 20
+    assert len(search(con, "sanctions").to_pylist()) == 20
     add(23, 5, "artillery shells by sea")  # 8 recent > 20% of 20 archived
     assert refresh_index(con) == {"rebuilt": "all", "articles": 28}
-    assert len(search(con, "artillery", limit=50).read_all().to_pylist()) == 8
+    assert len(search(con, "artillery", limit=50).to_pylist()) == 8
     assert refresh_index(con) == {"rebuilt": "recent", "articles": 0}
-    assert len(search(con, "artillery", limit=50).read_all().to_pylist()) == 8
+    assert len(search(con, "artillery", limit=50).to_pylist()) == 8
     add(28, 1, "artillery")
     con.close()
     from warehouse.maintenance import rebuild_search_index

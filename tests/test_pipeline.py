@@ -1,6 +1,6 @@
-"""End to end: fixture feeds on a real local server -> pipeline -> a real DuckDB file."""
+"""End to end: fixture feeds on a real local server -> pipeline -> a real DuckDB file, and the
+same on a real DuckLake (SQLite catalog, Parquet files)."""
 
-import duckdb
 import fixtures as fx
 import pytest
 from fixture_server import Route
@@ -8,6 +8,13 @@ from fixture_server import Route
 from axiswatch.pipeline import run_pass
 from ingest.records import FeedSource
 from transform.tagging import Tagger
+from warehouse.db import connect
+
+
+@pytest.fixture(params=["duckdb", "ducklake"])
+def db(request, tmp_path):
+    """The warehouse location on each backend."""
+    return tmp_path / "w.duckdb" if request.param == "duckdb" else f"ducklake:sqlite:{tmp_path}/lake.sqlite"
 
 
 @pytest.fixture
@@ -32,15 +39,14 @@ def feeds(server, broken=True):
 
 
 def query(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         return con.execute(sql).fetchall()
     finally:
         con.close()
 
 
-def test_full_pass_then_idempotent_rerun(site, tmp_path, fast_http, repo_root):
-    db = tmp_path / "w.duckdb"
+def test_full_pass_then_idempotent_rerun(site, db, tmp_path, fast_http, repo_root):
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     first = run_pass(feeds(site), db, fast_http, tagger, workers=4)
 
@@ -77,8 +83,7 @@ def test_full_pass_then_idempotent_rerun(site, tmp_path, fast_http, repo_root):
     assert query(db, "SELECT count(*) FROM pipeline_runs WHERE status = 'success'") == [(2,)]
 
 
-def test_page_fetched_once_across_runs_even_when_feed_changes(site, tmp_path, fast_http, repo_root):
-    db = tmp_path / "w.duckdb"
+def test_page_fetched_once_across_runs_even_when_feed_changes(site, db, tmp_path, fast_http, repo_root):
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     run_pass(feeds(site, broken=False), db, fast_http, tagger)
     site.routes["/rss.xml"].etag = None
@@ -89,10 +94,9 @@ def test_page_fetched_once_across_runs_even_when_feed_changes(site, tmp_path, fa
     assert site.routes["/pages/troops.html"].hits == hits  # known URL: not fetched again
 
 
-def test_retag_keeps_history_of_versions(site, tmp_path, fast_http, repo_root):
+def test_retag_keeps_history_of_versions(site, db, tmp_path, fast_http, repo_root):
     from axiswatch.pipeline import retag
 
-    db = tmp_path / "w.duckdb"
     run_pass(feeds(site, broken=False), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"))
     narrower = tmp_path / "topics.yaml"
     text = (repo_root / "config/topics.yaml").read_text(encoding="utf-8")
@@ -108,10 +112,9 @@ def test_retag_keeps_history_of_versions(site, tmp_path, fast_http, repo_root):
     assert changes == [(fx.RUSSIAN_TITLE,)]
 
 
-def test_clusters_are_stable_across_runs_and_fresh_processes(site, tmp_path, fast_http, repo_root):
+def test_clusters_are_stable_across_runs_and_fresh_processes(site, db, tmp_path, fast_http, repo_root):
     from axiswatch.pipeline import cluster_new_articles
 
-    db = tmp_path / "w.duckdb"
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     first = run_pass(feeds(site, broken=False), db, fast_http, tagger)
     assert first.stories_new == 5  # five distinct stories (the markets copy is an exact duplicate)

@@ -75,7 +75,10 @@ def save_assignments(
     })
     con.register("_assign", batch)
     try:
-        con.execute("INSERT INTO article_clusters BY NAME SELECT * FROM _assign ON CONFLICT DO NOTHING")
+        con.execute(
+            "INSERT INTO article_clusters BY NAME SELECT * FROM _assign n"
+            " WHERE NOT EXISTS (SELECT 1 FROM article_clusters c WHERE c.article_id = n.article_id)"
+        )
     finally:
         con.unregister("_assign")
     refresh_stories(con, {c for _, c, _ in assignments}, now)
@@ -88,18 +91,18 @@ def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], 
     try:
         con.execute(
             """
-            INSERT INTO story_clusters BY NAME
+            MERGE INTO story_clusters s USING (
             SELECT cluster_id AS id, min(first_seen_at) AS first_seen_at, max(first_seen_at) AS last_seen_at,
                    arg_min(article_id, (published_at, first_seen_at, cluster_id <> 's-' || article_id, article_id))
                        FILTER (WHERE kind = 'article')
                        AS representative_article_id,
                    count(*) AS member_count, count(DISTINCT outlet) AS outlets_count, ? AS updated_at
             FROM v_story_copies WHERE cluster_id IN (SELECT id FROM _touched)
-            GROUP BY cluster_id
-            ON CONFLICT (id) DO UPDATE SET first_seen_at = excluded.first_seen_at,
-                last_seen_at = excluded.last_seen_at, representative_article_id = excluded.representative_article_id,
-                member_count = excluded.member_count, outlets_count = excluded.outlets_count,
-                updated_at = excluded.updated_at
+            GROUP BY cluster_id) n ON s.id = n.id
+            WHEN MATCHED THEN UPDATE SET first_seen_at = n.first_seen_at, last_seen_at = n.last_seen_at,
+                representative_article_id = n.representative_article_id, member_count = n.member_count,
+                outlets_count = n.outlets_count, updated_at = n.updated_at
+            WHEN NOT MATCHED THEN INSERT BY NAME
             """,
             [now],
         )

@@ -1,19 +1,28 @@
-"""Opening the DuckDB warehouse and applying its versioned migrations.
+"""Opening the warehouse (a DuckDB file or a DuckLake, see ``warehouse.location``) and applying
+its versioned migrations.
 
 Migrations are the numbered ``*.sql`` files beside this module, applied in order, each in its own
 transaction and recorded in ``schema_migrations``; the schema is declared here, never reflected.
+DuckLake has no keys or indexes, so on a lake the same files are applied without them (every
+write in this package is an anti-join append or a MERGE, correct with or without keys).
 """
 
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
+import random
 import re
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+
+from warehouse.location import Location
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -50,10 +59,61 @@ class WarehouseCorrupt(WarehouseError):
     """The file is not a usable DuckDB database; nothing was changed or deleted."""
 
 
-def connect(path: str | Path, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load a DuckDB extension from its PyPI package, never from the internet."""
+    package = f"duckdb_extension_{name}"
+    spec = importlib.util.find_spec(package)
+    version = duckdb.__version__
+    path = None
+    if spec and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "extensions" / f"v{version}" / f"{name}.duckdb_extension"
+    if path is None or not path.exists():
+        raise WarehouseError(
+            f"DuckDB extension {name!r} for DuckDB {version} is not installed: "
+            f"pip install duckdb-extension-{name.replace('_', '-')}=={version}"
+        )
+    # LOAD by path: no INSTALL, so no extension directory (or home directory) is needed.
+    con.execute(f"LOAD '{str(path).replace(chr(39), chr(39) * 2)}'")
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connect_lake(location: Location, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as ``lake`` and made the default catalog."""
+    con = duckdb.connect()
+    try:
+        load_extension(con, "ducklake")
+        if location.catalog_kind != "duckdb":
+            load_extension(con, f"{location.catalog_kind}_scanner")
+        options = [] if read_only else [f"DATA_PATH {_sql_string(location.files_dir)}"]
+        if read_only:
+            options.append("READ_ONLY")
+        if location.catalog_file is not None and not read_only:
+            location.catalog_file.parent.mkdir(parents=True, exist_ok=True)
+        if location.data_path is None and location.catalog_file is not None and not read_only:
+            Path(location.files_dir).mkdir(parents=True, exist_ok=True)
+        con.execute(f"ATTACH {_sql_string('ducklake:' + location.target)} AS lake ({', '.join(options)})"
+                    if options else f"ATTACH {_sql_string('ducklake:' + location.target)} AS lake")
+        con.execute("USE lake")
+    except WarehouseError:
+        con.close()
+        raise
+    except (duckdb.Error, OSError) as exc:
+        con.close()
+        raise WarehouseError(f"cannot open DuckLake {location}: {str(exc).splitlines()[0]}") from None
+    return con
+
+
+def connect(path: str | Path | Location, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (creating its folder), waiting a bounded time if another process
-    holds it, with a distinct error for a locked, corrupt or unwritable file."""
-    path = Path(path)
+    holds it, with a distinct error for a locked, corrupt or unwritable file. A DuckLake location
+    is attached instead (no file lock: the catalog arbitrates between processes)."""
+    location = Location.parse(path)
+    if location.is_lake:
+        return connect_lake(location, read_only)
+    path = Path(location.target)
     deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
     delay = 0.2
     while True:
@@ -89,12 +149,72 @@ def _classify(path: Path, exc: Exception) -> WarehouseError:
     return WarehouseError(f"cannot open warehouse {path}: {message}")
 
 
+_KEY_CLAUSE = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+(PRIMARY KEY|UNIQUE)\b")
+_INDEX_STATEMENT = re.compile(r"^CREATE INDEX [^;]*;", re.MULTILINE)
+_VIEW_COLUMN_COMMENT = re.compile(r"^COMMENT ON COLUMN v_\w+\.\w+ IS '(?:[^']|'')*';", re.MULTILINE)
+
+
+def for_lake(sql: str) -> str:
+    """A migration as DuckLake accepts it: no PRIMARY KEY/UNIQUE constraints, no indexes, and no
+    comments on view columns (views and tables keep theirs)."""
+    return _VIEW_COLUMN_COMMENT.sub("", _INDEX_STATEMENT.sub("", _KEY_CLAUSE.sub("", sql)))
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second cursor on the same database, reading the same default catalog (a new DuckDB
+    cursor starts in the in-memory catalog, not in an attached lake)."""
+    cur = con.cursor()
+    cur.execute(f"USE {con.execute('SELECT current_database()').fetchone()[0]}")
+    return cur
+
+
+T = TypeVar("T")
+COMMIT_ATTEMPTS = 6
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # a failed COMMIT has already ended the transaction
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T], attempts: int = COMMIT_ATTEMPTS) -> T:
+    """Run ``work`` in one transaction and commit it.
+
+    On a DuckLake several processes write at once, and two commits can collide ("Failed to
+    commit DuckLake transaction", or a busy SQLite catalog). Every write in this package is an
+    anti-join append or a MERGE, so the whole transaction is simply run again on the new state,
+    after a short randomized wait; a DuckDB file has one writer and never collides."""
+    for attempt in range(1, attempts + 1):
+        con.execute("BEGIN")
+        try:
+            result = work()
+            con.execute("COMMIT")
+            return result
+        except duckdb.TransactionException as exc:
+            _rollback(con)
+            if "DuckLake" not in str(exc) or attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * 2**attempt)
+        except BaseException:
+            _rollback(con)
+            raise
+    raise AssertionError("unreachable")
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT current_database()").fetchone()[0] == "lake"
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply pending migrations; return the names applied."""
-    con.execute(
+    lake = is_lake(con)
+    adapt = for_lake if lake else (lambda sql: sql)
+    con.execute(adapt(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-    )
+    ))
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
@@ -102,7 +222,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         con.execute("BEGIN")
         try:
-            con.execute(sql)
+            con.execute(adapt(sql))
             con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
             con.execute("COMMIT")
         except duckdb.Error as exc:
@@ -112,7 +232,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
-def open_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: str | Path | Location) -> duckdb.DuckDBPyConnection:
     """Open for writing and bring the schema up to date."""
     con = connect(path)
     try:

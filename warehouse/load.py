@@ -1,8 +1,8 @@
 """Loading one pass into the warehouse: one transaction, bulk inserts through Arrow, idempotent.
 
-Rows go in with ``INSERT ... BY NAME`` from Arrow tables (row-by-row inserts into DuckDB are
-hundreds of times slower): new rows only, by an anti-join on the key, for what is appended;
-``ON CONFLICT DO UPDATE`` for what is upserted (feeds, tags). Feed validators are committed in the same
+Rows go in from Arrow tables (row-by-row inserts into DuckDB are hundreds of times slower): new
+rows only, by an anti-join on the key, for what is appended; ``MERGE`` for what is upserted
+(feeds, tags). Neither relies on key constraints, so the same statements run on a DuckLake. Feed validators are committed in the same
 transaction as the articles they led to, so a crash never leaves a feed marked as read while
 its articles are missing.
 """
@@ -20,7 +20,7 @@ import pyarrow as pa
 from ingest.records import FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate
 from transform.tagging import Tag
-from warehouse.db import fetch_dicts
+from warehouse.db import cursor, fetch_dicts, in_transaction
 
 
 @dataclass
@@ -45,19 +45,26 @@ def _batch_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pydict({name: [row[name] for row in rows] for name in rows[0]})
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], conflict: str = "DO NOTHING") -> int:
-    """Bulk upsert dict rows by column name; return how many rows were written."""
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: Sequence[str]) -> int:
+    """Bulk upsert dict rows by ``key``: new keys are inserted, stored ones get the other columns.
+
+    MERGE rather than ON CONFLICT: it needs no key constraint, so it is the same statement on a
+    DuckDB file and on a DuckLake (which has none)."""
     if not rows:
         return 0
     con.register("_batch", _batch_table(rows))
+    match = " AND ".join(f"t.{k} = b.{k}" for k in key)
+    updates = ", ".join(f"{c} = b.{c}" for c in rows[0] if c not in key)
     try:
-        # DuckDB answers an INSERT with the number of rows it wrote (conflicts skipped excluded).
-        return con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch ON CONFLICT {conflict}").fetchone()[0]
+        return con.execute(
+            f"MERGE INTO {table} t USING _batch b ON {match}"
+            f" WHEN MATCHED THEN UPDATE SET {updates} WHEN NOT MATCHED THEN INSERT BY NAME"
+        ).fetchone()[0]
     finally:
         con.unregister("_batch")
 
 
-def _append_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: Sequence[str]) -> int:
+def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: Sequence[str]) -> int:
     """Bulk insert the rows whose ``key`` is not stored yet; return how many were written.
 
     An anti-join on the key, not ON CONFLICT: DuckDB's conflict path checks row by row and made
@@ -82,13 +89,7 @@ def sync_feeds(con: duckdb.DuckDBPyConnection, sources: Sequence[FeedSource]) ->
          "language": s.language, "enabled": s.enabled}
         for s in sources
     ]
-    _insert(
-        con,
-        "feeds",
-        rows,
-        "(name) DO UPDATE SET url = excluded.url, outlet = excluded.outlet, country = excluded.country, "
-        "language = excluded.language, enabled = excluded.enabled",
-    )
+    _upsert(con, "feeds", rows, ("name",))
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -126,9 +127,9 @@ def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[
 
 def start_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(
-        "INSERT INTO pipeline_runs (run_id, started_at, status) VALUES (?, ?, 'running')"
-        " ON CONFLICT DO NOTHING",
-        [run.run_id, run.started_at],
+        "INSERT INTO pipeline_runs (run_id, started_at, status) SELECT ?, ?, 'running'"
+        " WHERE NOT EXISTS (SELECT 1 FROM pipeline_runs WHERE run_id = ?)",
+        [run.run_id, run.started_at, run.run_id],
     )
 
 
@@ -144,19 +145,19 @@ def load_pass(
 
     Tags and stories are derived afterwards from what is stored (see ``tag_untagged`` and
     ``cluster_new_articles``), so a crash in between is repaired by the next run."""
-    con.execute("BEGIN")
-    try:
-        _append_new(con, "feed_fetches", [_fetch_row(run.run_id, r, now) for r in feeds], ("run_id", "feed"))
-        inserted = _append_new(con, "articles", [_article_row(a, run.run_id, now) for a in articles], ("id",))
-        dup_inserted = _append_new(
-            con, "article_duplicates", [_duplicate_row(d, run.run_id, now) for d in duplicates], ("canonical_url",))
+    fetch_rows = [_fetch_row(run.run_id, r, now) for r in feeds]
+    article_rows = [_article_row(a, run.run_id, now) for a in articles]
+    duplicate_rows = [_duplicate_row(d, run.run_id, now) for d in duplicates]
+
+    def write() -> tuple[int, int]:
+        append_new(con, "feed_fetches", fetch_rows, ("run_id", "feed"))
+        inserted = append_new(con, "articles", article_rows, ("id",))
+        dup_inserted = append_new(con, "article_duplicates", duplicate_rows, ("canonical_url",))
         _update_feed_state(con, feeds, now)
         finish_run(con, run)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return inserted, dup_inserted
+        return inserted, dup_inserted
+
+    return in_transaction(con, write)
 
 
 def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: datetime) -> int:
@@ -167,12 +168,7 @@ def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: dateti
          "tagged_at": now}
         for t in tags
     ]
-    return _insert(
-        con, "article_tags", rows,
-        "(article_id, tagger_version) DO UPDATE SET is_axis = excluded.is_axis, score = excluded.score, "
-        "countries = excluded.countries, topics = excluded.topics, matches = excluded.matches, "
-        "tagged_at = excluded.tagged_at",
-    )
+    return _upsert(con, "article_tags", rows, ("article_id", "tagger_version"))
 
 
 def latest_axis_flags(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, bool]:
@@ -273,7 +269,7 @@ def articles_for_tagging(
 ) -> Iterable[list[tuple[str, str, str, str, str]]]:
     """Stored articles (id, title, text, summary, language) in batches, oldest first; with
     ``untagged_by``, only those without a tag from that tagger version."""
-    cur = con.cursor()
+    cur = cursor(con)
     cur.execute(
         "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
         " FROM articles a WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"

@@ -7,9 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
-from warehouse.db import open_warehouse
+from warehouse.db import connect, open_warehouse
 
 
 def rebuild_search_index(db: str | Path) -> dict:
@@ -77,7 +75,7 @@ def export_parquet(db: str | Path, export_dir: str | Path) -> dict:
     """Write Parquet partitioned by day (``<name>/day=YYYY-MM-DD/*.parquet``), replacing the last export."""
     out = Path(export_dir)
     out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     counts = {}
     try:
         for name, (query, day_column) in EXPORTS.items():

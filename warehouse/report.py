@@ -11,7 +11,7 @@ import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ingest.text import safe_name
-from warehouse.db import fetch_dicts
+from warehouse.db import connect, fetch_dicts
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
@@ -103,7 +103,7 @@ def publish_run_report(snapshot: str | Path, reports_dir: str | Path, run_id: st
     """The report of one run (its new stories, the last ``days`` of timeline) as <run>.html and latest.html."""
     import shutil
 
-    con = duckdb.connect(str(snapshot), read_only=True)
+    con = connect(snapshot, read_only=True)
     try:
         path = write_report(con, Path(reports_dir) / f"{safe_name(run_id)}.html", run_started - timedelta(days=days),
                             title=f"axiswatch report – {run_id}", new_since=run_started)

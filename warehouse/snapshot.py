@@ -4,6 +4,9 @@ breaks a reader.
 After each successful load the writer's file is checkpointed and copied next to it, then renamed
 over the previous snapshot in one atomic step. A reader that has the old snapshot open keeps
 reading it (the old file lives on until closed); the next reader gets the new one.
+
+A DuckLake needs none of this: every reader attaches the lake itself and reads a consistent
+snapshot of it while the night writes, so its "snapshot" is the lake's own location.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseError, open_warehouse
+from warehouse.db import WarehouseError, connect, open_warehouse
+from warehouse.location import Location
+
+
+def reader_location(db: str | Path) -> str | Path:
+    """What analysts open: the snapshot file of a DuckDB warehouse, or the lake itself."""
+    location = Location.parse(db)
+    return str(location) if location.is_lake else snapshot_path(db)
 
 
 def snapshot_path(db: str | Path) -> Path:
@@ -23,8 +33,10 @@ def snapshot_path(db: str | Path) -> Path:
     return db.with_name(f"{db.stem}.snapshot{db.suffix or '.duckdb'}")
 
 
-def publish_snapshot(db: str | Path) -> Path:
+def publish_snapshot(db: str | Path) -> str | Path:
     """Checkpoint the warehouse and atomically replace its snapshot with a copy of it."""
+    if Location.parse(db).is_lake:
+        return reader_location(db)
     db, target = Path(db), snapshot_path(db)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     con = open_warehouse(db)  # holding the write lock: nobody changes the file while we copy it
@@ -42,6 +54,8 @@ def publish_snapshot(db: str | Path) -> Path:
 
 def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the warehouse's snapshot, with a clear error when there is none."""
+    if Location.parse(db).is_lake:
+        return connect(db, read_only=True)
     path = snapshot_path(db)
     if not path.exists():
         raise WarehouseError(
