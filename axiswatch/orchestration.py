@@ -34,6 +34,7 @@ from ingest.text import safe_name
 from transform.tagging import Tagger, TopicsError
 from warehouse import load
 from warehouse.db import open_warehouse
+from warehouse.location import Location
 from warehouse.report import publish_run_report
 from warehouse.snapshot import publish_snapshot
 
@@ -55,8 +56,10 @@ def settings_for(config: str | None) -> Settings:
         if not path.exists():
             raise ConfigError(f"{path}: settings file not found")
     settings = load_settings(path)
-    fields = ("feeds_file", "topics_file", "database", "staging_dir", "backups_dir", "export_dir", "reports_dir")
-    return settings.model_copy(update={f: str(base / getattr(settings, f)) for f in fields})
+    fields = ("feeds_file", "topics_file", "staging_dir", "backups_dir", "export_dir", "reports_dir")
+    update = {f: str(base / getattr(settings, f)) for f in fields}
+    update["database"] = str(Location.parse(settings.database).absolute(base))
+    return settings.model_copy(update=update)
 
 
 def run_folder(settings: Settings, run_id: str) -> Path:

@@ -64,3 +64,28 @@ def test_init_script_migrates_and_creates_the_pool(repo_root, tmp_path):
     pools = subprocess.run([env["AIRFLOW_BIN"], "pools", "get", "axiswatch_warehouse"], env=env,
                            capture_output=True, text=True, timeout=120)
     assert pools.returncode == 0 and "axiswatch_warehouse" in pools.stdout
+
+
+def test_multi_machine_lake_catalog_in_postgres_and_files_on_the_shared_volume(repo_root):
+    """PostgreSQL holds Airflow's metadata and the DuckLake catalog in separate databases; the
+    lake's files are on the volume every worker mounts."""
+    from axiswatch.config import load_settings
+    from warehouse.location import Location
+
+    doc = compose(repo_root)
+    init = "./postgres-init.sql:/docker-entrypoint-initdb.d/10-axiswatch-lake.sql:ro"
+    assert init in doc["services"]["postgres"]["volumes"]
+    sql = (repo_root / "docker/postgres-init.sql").read_text()
+    env = dict(line.split("=", 1) for line in (repo_root / "docker/airflow.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    settings = load_settings(repo_root / env["AXISWATCH_CONFIG"])
+    location = Location.parse(settings.database)
+    assert location.is_lake and location.catalog_kind == "postgres"
+    dbname = re.search(r"dbname=(\w+)", location.target).group(1)
+    assert f"CREATE DATABASE {dbname}" in sql and dbname != doc["services"]["postgres"]["environment"]["POSTGRES_DB"]
+    assert "host=postgres" in location.target and "password" not in location.target.lower()
+    mount = "/opt/axiswatch/data"
+    assert location.data_path.startswith(mount + "/")
+    assert all(f"axiswatch-data:{mount}" in doc["services"][s]["volumes"] for s in AIRFLOW_SERVICES)
+    assert "PGPASSWORD=" in (repo_root / "docker/secrets.env.example").read_text()
+    assert f"COPY --chown=airflow:root {env['AXISWATCH_CONFIG']} ./{env['AXISWATCH_CONFIG']}" in (repo_root / "docker/Dockerfile").read_text()

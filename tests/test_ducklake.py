@@ -142,3 +142,13 @@ def test_full_pass_on_a_postgres_catalog(postgres, server, tmp_path, fast_http, 
     con = connect(lake, read_only=True)
     assert con.execute("SELECT count(*) FROM v_axis_stories").fetchone() == (1,)
     assert [r["title"] for r in search(con, "Kursk").to_pylist()] == ["North Korean troops reach Kursk"]
+
+
+def test_airflow_tasks_resolve_lake_paths_against_home(monkeypatch, tmp_path):
+    from axiswatch.orchestration import settings_for
+
+    monkeypatch.setenv("AXISWATCH_HOME", str(tmp_path))
+    (tmp_path / "s.yaml").write_text("backend: ducklake\nlake_catalog: sqlite:data/lake.sqlite\nlake_data_path: data/lake/\n")
+    assert settings_for("s.yaml").database == f"ducklake:sqlite:{tmp_path}/data/lake.sqlite?data_path={tmp_path}/data/lake/"
+    (tmp_path / "p.yaml").write_text("backend: ducklake\nlake_catalog: 'postgres:dbname=l host=db'\nlake_data_path: /shared/lake/\n")
+    assert settings_for("p.yaml").database == "ducklake:postgres:dbname=l host=db?data_path=/shared/lake/"

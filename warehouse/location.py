@@ -44,6 +44,23 @@ class Location:
             return self.target
         return f"{LAKE_PREFIX}{self.target}" + (f"{_DATA_PATH}{self.data_path}" if self.data_path else "")
 
+    def absolute(self, base: Path) -> Location:
+        """The same location with relative file paths resolved against ``base``."""
+        def resolve(path: str) -> str:
+            return path if Path(path).is_absolute() else str(base / path)
+
+        if not self.is_lake:
+            return Location("duckdb", resolve(self.target))
+        target = self.target
+        if self.catalog_kind == "sqlite":
+            target = "sqlite:" + resolve(self.target.split(":", 1)[1])
+        elif self.catalog_kind == "duckdb":
+            target = resolve(self.target)
+        data_path = self.data_path
+        if data_path and "://" not in data_path:  # s3://... and the like stay as they are
+            data_path = resolve(data_path.rstrip("/")) + ("/" if data_path.endswith("/") else "")
+        return Location("ducklake", target, data_path)
+
     @property
     def is_lake(self) -> bool:
         return self.backend == "ducklake"
