@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -38,6 +38,9 @@ bench-small: install
 
 bench-growth: install
 	$(BIN)/python -m benchmarks.growth --unit 100000 --multiples 0 1 5 10 --feeds 500 --entries 50 --pages 10000 --hosts 50
+
+bench-backends: install
+	$(BIN)/python -m benchmarks.backends --articles 1000000 --feeds 500 --entries 50 --pages 10000 --hosts 50
 
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from warehouse.location import Location
+
 app = typer.Typer(help="Watch the Korea–Russia–Ukraine axis across the world's press.", no_args_is_help=True)
 err = Console(stderr=True)
 out = Console()
@@ -26,7 +28,7 @@ def _fail(message: str, code: int = 2) -> None:
 def run(
     config: Annotated[Optional[Path], typer.Option(help="Settings YAML (defaults apply when omitted).")] = None,
     feeds: Annotated[Optional[Path], typer.Option(help="Feeds YAML with a top-level 'feeds:' list.")] = None,
-    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
     allow_network: Annotated[
         list[str], typer.Option("--allow-network", help="CIDR the fetcher may reach although not public.")
     ] = [],
@@ -36,7 +38,7 @@ def run(
     _run(config if config else _default_settings(), feeds, db, allow_network, json_out)
 
 
-def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network: list[str], json_out: bool):
+def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network: list[str], json_out: bool):
     from axiswatch.config import ConfigError, load_feeds, load_settings
     from axiswatch.pipeline import run_pass
     from transform.tagging import Tagger, TopicsError
@@ -49,7 +51,7 @@ def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network
         tagger = Tagger.from_file(settings.topics_file)
     except (ConfigError, TopicsError, ValueError) as exc:
         _fail(str(exc))
-    database = db or Path(settings.database)
+    database = db or settings.database
     try:
         with _progress(quiet=json_out) as report:
             summary = run_pass(sources, database, http, tagger, settings.workers, report,
@@ -64,7 +66,7 @@ def _run(config: Path | None, feeds: Path | None, db: Path | None, allow_network
 
 @app.command()
 def demo(
-    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
     port: Annotated[int, typer.Option(help="Port for the demo server; URLs include it, so keep it between runs.")] = 8765,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
 ) -> None:
@@ -128,7 +130,7 @@ class _progress:
 
 def _print_summary(summary) -> None:
     from warehouse.queries import newest_axis_stories
-    from warehouse.snapshot import snapshot_path
+    from warehouse.snapshot import reader_location
 
     table = Table(title=f"axiswatch run {summary.run_id}", show_header=False)
     for label, value in [
@@ -162,7 +164,7 @@ def _print_summary(summary) -> None:
                 ", ".join(s["topics"]),
             )
         out.print(axis)
-    out.print(f"Warehouse: {summary.database} (analysts: {snapshot_path(summary.database)})")
+    out.print(f"Warehouse: {summary.database} (analysts: {reader_location(summary.database)})")
     out.print(f"Report: {summary.report}")
 
 
@@ -299,7 +301,7 @@ def _parse_since(value: str | None):
 
 @app.command()
 def retag(
-    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
     since: Annotated[Optional[str], typer.Option(help="Only articles published since (ISO date or 7d).")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Settings YAML.")] = None,
     topics: Annotated[Optional[Path], typer.Option(help="Topics file (default from settings).")] = None,
@@ -316,8 +318,8 @@ def retag(
         tagger = Tagger.from_file(topics or settings.topics_file)
     except (ConfigError, TopicsError) as exc:
         _fail(str(exc))
-    database = db or Path(settings.database)
-    if not database.exists():
+    database = db or settings.database
+    if not Location.parse(database).is_lake and not Path(database).exists():
         _fail(f"{database}: no such warehouse (run `axiswatch run` first or pass --db)")
     try:
         with _progress(quiet=json_out) as report:
@@ -333,13 +335,13 @@ def retag(
         )
 
 
-def _database(db: Path | None, config: Path | None = None) -> Path:
+def _database(db: str | None, config: Path | None = None) -> str:
     from axiswatch.config import ConfigError, load_settings
 
     if db:
         return db
     try:
-        return Path(load_settings(config if config else _default_settings()).database)
+        return load_settings(config if config else _default_settings()).database
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -422,7 +424,7 @@ def _from_snapshot(db: Path | None, fmt: str, read):
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse's read-only snapshot.")],
-    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is read.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")] = None,
     format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
@@ -433,7 +435,7 @@ def query(
 @app.command()
 def stories(
     since: Annotated[str, typer.Option(help="Stories first seen since (7d, 24h or an ISO date).")] = "7d",
-    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is read.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many stories.")] = 50,
     format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
@@ -450,7 +452,7 @@ def stories(
 def report(
     since: Annotated[str, typer.Option(help="Period covered (30d, or an ISO date).")] = "30d",
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("data/reports/report.html"),
-    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is read.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")] = None,
 ) -> None:
     """Write the static HTML report (no server or network needed to view it)."""
     from warehouse.db import WarehouseError
@@ -474,7 +476,7 @@ def search(
     since: Annotated[Optional[str], typer.Option(help="Only articles published since (7d or an ISO date).")] = None,
     axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged articles.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
-    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is searched.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is searched (a DuckDB file or a ducklake: location).")] = None,
     format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
@@ -486,7 +488,7 @@ def search(
 
 
 @app.command()
-def snapshot(db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None) -> None:
+def snapshot(db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None) -> None:
     """Publish a fresh read-only snapshot of the warehouse now (runs do this after each load)."""
     from warehouse.db import WarehouseError
     from warehouse.snapshot import publish_snapshot
@@ -499,17 +501,21 @@ def snapshot(db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse f
 
 @app.command()
 def export(
-    db: Annotated[Optional[Path], typer.Option(help="The warehouse whose snapshot is exported.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is exported (a DuckDB file or a ducklake: location).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the Parquet files.")] = Path("data/export"),
 ) -> None:
     """Export articles, stories and axis stories as Parquet partitioned by day."""
+    from warehouse.db import WarehouseError
     from warehouse.maintenance import export_parquet
-    from warehouse.snapshot import snapshot_path
+    from warehouse.snapshot import reader_location
 
-    source = snapshot_path(_database(db))
-    if not source.exists():
+    source = reader_location(_database(db))
+    if isinstance(source, Path) and not source.exists():
         _fail(f"no snapshot at {source}: run `axiswatch run` first")
-    counts = export_parquet(source, out)
+    try:
+        counts = export_parquet(source, out)
+    except WarehouseError as exc:
+        _fail(str(exc))
     err.print(", ".join(f"{name}: {n} rows" for name, n in counts.items()) + f" -> {out}")
 
 
@@ -552,7 +558,7 @@ def alerts_test(
 
 @alerts_app.command("pending")
 def alerts_pending(
-    db: Annotated[Optional[Path], typer.Option(help="DuckDB warehouse file.")] = None,
+    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """List alerts waiting in the outbox, with attempts and the last error."""

@@ -40,9 +40,10 @@ from transform.tagging import Tagger
 from warehouse import clusters as cluster_store
 from warehouse import load
 from warehouse.db import in_transaction, open_warehouse
+from warehouse.location import Location
 from warehouse.report import publish_run_report
 from warehouse.search import refresh_index
-from warehouse.snapshot import publish_snapshot
+from warehouse.snapshot import publish_snapshot, snapshot_exists
 
 Progress = Callable[[str, int, int], None]
 
@@ -325,9 +326,13 @@ def run_pass(
     with _stage(progress, "finish"):
         finish_run(db, run.run_id, tags, stories)
     with _stage(progress, "snapshot"):
-        snapshot = publish_snapshot(db)
+        # A run that stored nothing new leaves the snapshot as it is: copying a large warehouse
+        # for a fetch log is most of a quiet night. Its report is read from the warehouse itself.
+        stored = loaded.articles_new or loaded.duplicates or tags.articles or stories.articles
+        fresh = stored or not snapshot_exists(db)
+        snapshot = publish_snapshot(db) if fresh else db
     with _stage(progress, "report"):
-        report = publish_run_report(snapshot, reports_dir or Path(db).parent / "reports", run.run_id, started)
+        report = publish_run_report(snapshot, reports_dir or Location.parse(db).home / "reports", run.run_id, started)
     with _stage(progress, "alerts"):
         alerts = deliver_alerts(db, alerts_config or AlertsConfig(), run.run_id, http)
     return RunSummary(

@@ -43,13 +43,16 @@ FOOTER = ("<aside><h3>Related</h3><ul>" + "".join(f"<li><a href='/r/{i}'>Related
           "<footer>© 2026 Outlet. About · Contact · Privacy</footer>")
 
 
+START = datetime(2026, 11, 20, tzinfo=UTC)  # pages are dated from here on
+
+
 @dataclass
 class Corpus:
     hosts: list[str]
     feeds: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (host, path) -> body
     pages: dict[tuple[str, str], bytes] = field(default_factory=dict)
     feed_urls: list[str] = field(default_factory=list)
-    start: datetime = datetime(2026, 11, 20, tzinfo=UTC)  # the earliest page's date
+    start: datetime = field(default_factory=lambda: START)  # the earliest page's date
 
     def routes(self) -> dict[tuple[str, str], bytes]:
         return {**self.feeds, **self.pages}

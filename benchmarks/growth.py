@@ -11,6 +11,11 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,17 +23,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unit", type=int, default=100_000, help="history articles per multiple")
     parser.add_argument("--multiples", type=int, nargs="+", default=[0, 1, 5, 10])
     args, night_args = parser.parse_known_args(argv)
+    from benchmarks.corpus import START
+    from transform.tagging import Tagger
+
+    version = Tagger.from_file(ROOT / "config/topics.yaml").version
     results = []
     for multiple in args.multiples:
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.night", "--no-baselines", "--history", str(multiple * args.unit),
-             *night_args],
-            capture_output=True, text=True,
-        )
+        db = Path(tempfile.mkdtemp(prefix="axiswatch-growth-")) / "night.duckdb"
+        started = time.perf_counter()
+        if multiple:  # its own process, so its memory is not counted against the night
+            subprocess.run([sys.executable, "-m", "benchmarks.history", str(db), str(multiple * args.unit), version,
+                            START.isoformat()], check=True, cwd=ROOT)
+        history_s = time.perf_counter() - started
+        out = subprocess.run([sys.executable, "-m", "benchmarks.night", "--no-baselines", "--db", str(db), *night_args],
+                             capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             sys.exit(f"night with {multiple}x history failed:\n{out.stderr[-3000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        result["history_multiple"] = multiple
+        result.update(history_multiple=multiple, history_articles=multiple * args.unit,
+                      history_build_s=round(history_s, 1))
         results.append(result)
         print(json.dumps(result), flush=True)
     base = results[0]["end_to_end_s"]

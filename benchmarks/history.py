@@ -9,16 +9,17 @@ window, views behind the report, the search index, the snapshot copy) meet a rea
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from warehouse.db import open_warehouse
 from warehouse.search import refresh_index
 
 
-def populate(db: Path, articles: int, tagger_version: str, end: datetime, days: int = 365,
-             feeds: int = 500, words: int = 400, batch: int = 100_000) -> None:
-    """Add ``articles`` history rows spread evenly over ``days`` days before ``end``."""
+def populate(db: Path | str, articles: int, tagger_version: str, end: datetime, days: int = 365,
+             feeds: int = 500, words: int = 400, batch: int = 100_000, index: bool = True) -> None:
+    """Add ``articles`` history rows spread evenly over ``days`` days before ``end`` (and build
+    the search index over them, as the maintenance DAG would have, unless ``index`` is False)."""
     con = open_warehouse(db)
     try:
         step = days * 86400 / max(1, articles)
@@ -33,7 +34,8 @@ def populate(db: Path, articles: int, tagger_version: str, end: datetime, days: 
         con.execute(_STORIES)
         for statement in (_RUNS, _FETCHES):
             _execute(con, statement, {"nights": max(1, days), "end": end, "feeds": feeds})
-        refresh_index(con, full=True)  # as the maintenance DAG leaves it
+        if index:
+            refresh_index(con, full=True)  # as the maintenance DAG leaves it
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -121,6 +123,14 @@ FROM range($nights) t(n), range($feeds) u(f)
 """
 
 
-def history_end(now: datetime) -> datetime:
-    """History ends a day before the night so the night's articles are all new."""
-    return now - timedelta(days=1)
+def main(argv: list[str] | None = None) -> None:
+    """python -m benchmarks.history DB ARTICLES TAGGER_VERSION END_ISO (in its own process, so the
+    generation's memory is not counted against the night that follows)."""
+    import sys
+
+    db, articles, version, end = (argv or sys.argv[1:])[:4]
+    populate(db, int(articles), version, datetime.fromisoformat(end))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,8 @@
 """End to end: fixture feeds on a real local server -> pipeline -> a real DuckDB file, and the
 same on a real DuckLake (SQLite catalog, Parquet files)."""
 
+from pathlib import Path
+
 import fixtures as fx
 import pytest
 from fixture_server import Route
@@ -9,6 +11,7 @@ from axiswatch.pipeline import run_pass
 from ingest.records import FeedSource
 from transform.tagging import Tagger
 from warehouse.db import connect
+from warehouse.snapshot import snapshot_path
 
 
 @pytest.fixture(params=["duckdb", "ducklake"])
@@ -72,9 +75,14 @@ def test_full_pass_then_idempotent_rerun(site, db, tmp_path, fast_http, repo_roo
 
     counts = "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_duplicates), (SELECT count(*) FROM article_tags)"
     before = query(db, counts)
+    snapshot = None if str(db).startswith("ducklake:") else snapshot_path(db)
+    published = snapshot and snapshot.stat().st_mtime_ns
     second = run_pass(feeds(site), db, fast_http, tagger, workers=4)
     assert second.articles_new == 0 and second.duplicates == 0 and second.axis_new == 0
     assert query(db, counts) == before
+    assert Path(second.report).exists()  # a report for every run...
+    if snapshot:  # ...but nothing new to publish: the snapshot is not copied again
+        assert snapshot.stat().st_mtime_ns == published
     statuses = dict(query(db, f"SELECT feed, status FROM feed_fetches WHERE run_id = '{second.run_id}'"))
     assert statuses["rss"] == "not_modified"  # ETag -> 304
     assert statuses["atom"] == "unchanged"  # no validators: same body hash, not parsed

@@ -15,13 +15,21 @@ from transform.clusters import Doc, Signature
 
 def unclustered(con: duckdb.DuckDBPyConnection) -> list[Doc]:
     """Articles without a story yet, oldest first (the order that decides who founds a story)."""
+    # Narrow columns first: the text of the whole history is read only where new articles are.
+    oldest = con.execute(
+        "SELECT min(a.first_seen_at) FROM articles a ANTI JOIN article_clusters c ON c.article_id = a.id"
+    ).fetchone()[0]
+    if oldest is None:
+        return []
     rows = con.execute(
         """
         SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''), coalesce(a.summary, ''), a.canonical_url,
                coalesce(a.published_at, a.first_seen_at) AS t
         FROM articles a ANTI JOIN article_clusters c ON c.article_id = a.id
+        WHERE a.first_seen_at >= ?
         ORDER BY t, a.first_seen_at, a.id
-        """
+        """,
+        [oldest],
     ).fetchall()
     return [Doc(id=r[0], title=r[1], text=r[2], summary=r[3], url=r[4], time=r[5]) for r in rows]
 

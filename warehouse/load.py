@@ -269,14 +269,25 @@ def articles_for_tagging(
 ) -> Iterable[list[tuple[str, str, str, str, str]]]:
     """Stored articles (id, title, text, summary, language) in batches, oldest first; with
     ``untagged_by``, only those without a tag from that tagger version."""
+    # Which articles first, on narrow columns only; then their text, reading only the row groups
+    # seen since the oldest of them (text is most of the warehouse, and it only grows).
+    oldest = con.execute(
+        "SELECT min(first_seen_at) FROM articles a WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
+        " AND (?::VARCHAR IS NULL OR NOT EXISTS"
+        "      (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tagger_version = ?))",
+        [since, since, untagged_by, untagged_by],
+    ).fetchone()[0]
+    if oldest is None:
+        return
     cur = cursor(con)
     cur.execute(
         "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
-        " FROM articles a WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
+        " FROM articles a WHERE first_seen_at >= ?"
+        " AND (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
         " AND (?::VARCHAR IS NULL OR NOT EXISTS"
         "      (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tagger_version = ?))"
         " ORDER BY first_seen_at, id",
-        [since, since, untagged_by, untagged_by],
+        [oldest, since, since, untagged_by, untagged_by],
     )
     while rows := cur.fetchmany(batch_size):
         yield rows

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from warehouse.db import connect, open_warehouse
+from warehouse.location import Location
 
 
 def rebuild_search_index(db: str | Path) -> dict:
@@ -21,11 +23,15 @@ def rebuild_search_index(db: str | Path) -> dict:
         con.close()
 
 
-def checkpoint_and_backup(db: str | Path, backups_dir: str | Path, keep: int = 7) -> Path:
+def checkpoint_and_backup(db: str | Path, backups_dir: str | Path, keep: int = 7) -> Path | None:
     """Checkpoint the file, copy it while no one can write, and keep the newest ``keep`` copies.
 
     Holding the only write connection during the copy means no transaction can be half in the file.
+    A DuckLake is checkpointed and its catalog backed up instead (see ``_backup_lake``).
     """
+    location = Location.parse(db)
+    if location.is_lake:
+        return _backup_lake(location, Path(backups_dir), keep)
     db, backups = Path(db), Path(backups_dir)
     backups.mkdir(parents=True, exist_ok=True)
     target = backups / f"{db.stem}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.duckdb"
@@ -36,8 +42,36 @@ def checkpoint_and_backup(db: str | Path, backups_dir: str | Path, keep: int = 7
         target.with_suffix(".tmp").replace(target)
     finally:
         con.close()
-    for old in sorted(backups.glob(f"{db.stem}-*.duckdb"))[:-keep]:
+    _rotate(backups, f"{db.stem}-*.duckdb", keep)
+    return target
+
+
+def _rotate(folder: Path, pattern: str, keep: int) -> None:
+    for old in sorted(folder.glob(pattern))[:-keep]:
         old.unlink()
+
+
+def _backup_lake(location: Location, backups: Path, keep: int) -> Path | None:
+    """A lake's data files are immutable Parquet, so a copy of its catalog is a point-in-time
+    backup (as long as the files it names are kept). SQLite catalogs are copied with SQLite's
+    online backup (other processes may be writing); a DuckDB catalog is copied while we hold it;
+    a PostgreSQL catalog is the database's own business (pg_dump), so nothing is copied."""
+    con = open_warehouse(location)
+    try:
+        con.execute("CHECKPOINT")
+        if location.catalog_file is None:
+            return None
+        backups.mkdir(parents=True, exist_ok=True)
+        stem = location.catalog_file.stem
+        target = backups / f"{stem}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}{location.catalog_file.suffix}"
+        if location.catalog_kind == "sqlite":
+            with sqlite3.connect(location.catalog_file) as src, sqlite3.connect(target) as dst:
+                src.backup(dst)
+        else:
+            shutil.copy2(location.catalog_file, target)
+    finally:
+        con.close()
+    _rotate(backups, f"{stem}-*{location.catalog_file.suffix}", keep)
     return target
 
 

@@ -27,6 +27,11 @@ def reader_location(db: str | Path) -> str | Path:
     return str(location) if location.is_lake else snapshot_path(db)
 
 
+def snapshot_exists(db: str | Path) -> bool:
+    """Whether analysts have something to open (a lake always does)."""
+    return Location.parse(db).is_lake or snapshot_path(db).exists()
+
+
 def snapshot_path(db: str | Path) -> Path:
     """``data/axiswatch.duckdb`` -> ``data/axiswatch.snapshot.duckdb``."""
     db = Path(db)
