@@ -72,9 +72,16 @@ def refresh_index(con: duckdb.DuckDBPyConnection, full: bool = False) -> dict:
             con.execute("USE search")
         if not full and _has_index(con, "articles", catalog):
             archived = con.execute(f"SELECT count(*) FROM {prefix}fts_main_articles.docs").fetchone()[0]
+            # Narrow columns first, then the text of only the row groups holding new articles:
+            # reading every article's text each night would make the night grow with history.
+            oldest = con.execute(
+                f"SELECT min(a.first_seen_at) FROM {source} a ANTI JOIN {prefix}fts_main_articles.docs d ON d.name = a.id"
+            ).fetchone()[0]
             con.execute(
                 f"CREATE OR REPLACE TABLE {prefix}search_recent AS SELECT a.id, a.title, a.text, a.summary"
                 f" FROM {source} a ANTI JOIN {prefix}fts_main_articles.docs d ON d.name = a.id"
+                " WHERE a.first_seen_at >= coalesce(?::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ)",
+                [oldest],
             )
             recent = con.execute(f"SELECT count(*) FROM {prefix}search_recent").fetchone()[0]
             if recent <= REBUILD_SHARE * archived:
