@@ -257,14 +257,15 @@ class TagSummary:
 
 
 def _tag_stored(
-    db: str | Path, tagger: Tagger, since: datetime | None, only_untagged: bool, progress: Progress
+    db: str | Path, tagger: Tagger, since: datetime | None, only_untagged: bool, progress: Progress,
+    batch_size: int = 5000,
 ) -> TagSummary:
     con = open_warehouse(db)
     summary = TagSummary(tagger.version)
     untagged_by = tagger.version if only_untagged else None
     try:
         progress("tagging", 0, 0)
-        for batch in load.articles_for_tagging(con, since, untagged_by):
+        for batch in load.articles_for_tagging(con, since, untagged_by, batch_size):
             tags = [tagger.tag(*row) for row in batch]
             before = load.latest_axis_flags(con, [t.id for t in tags])
             in_transaction(con, lambda tags=tags: load.insert_tags(con, tags, datetime.now(UTC)))
@@ -282,9 +283,10 @@ def tag_untagged(db: str | Path, tagger: Tagger, progress: Progress = _no_progre
     return _tag_stored(db, tagger, None, True, progress)
 
 
-def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progress: Progress = _no_progress) -> TagSummary:
+def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progress: Progress = _no_progress,
+          batch_size: int = 5000) -> TagSummary:
     """Re-apply the current tagger to stored articles; older versions' rows stay for comparison."""
-    return _tag_stored(db, tagger, since, False, progress)
+    return _tag_stored(db, tagger, since, False, progress, batch_size)
 
 
 def finish_run(db: str | Path, run_id: str, tags: TagSummary, stories: ClusterSummary) -> None:

@@ -110,7 +110,7 @@ def test_retag_keeps_history_of_versions(site, db, tmp_path, fast_http, repo_roo
     text = (repo_root / "config/topics.yaml").read_text(encoding="utf-8")
     narrower.write_text(text.replace('"кндр", "пхеньян*"', '"пхеньян*"'), encoding="utf-8")  # drop КНДР (ru)
     new = Tagger.from_file(narrower)
-    summary = retag(db, new)
+    summary = retag(db, new, batch_size=2)  # several batches: each written while the next is read
     assert summary.articles == 5 and summary.changed == 1  # the Russian КНДР story is no longer axis
     versions = query(db, "SELECT tagger_version, count(*) FROM article_tags GROUP BY 1 ORDER BY 1")
     assert len(versions) == 2 and all(n == 5 for _, n in versions)

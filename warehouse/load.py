@@ -20,7 +20,7 @@ import pyarrow as pa
 from ingest.records import FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate
 from transform.tagging import Tag
-from warehouse.db import cursor, fetch_dicts, in_transaction
+from warehouse.db import fetch_dicts, in_transaction
 
 
 @dataclass
@@ -269,25 +269,28 @@ def articles_for_tagging(
 ) -> Iterable[list[tuple[str, str, str, str, str]]]:
     """Stored articles (id, title, text, summary, language) in batches, oldest first; with
     ``untagged_by``, only those without a tag from that tagger version."""
-    # Which articles first, on narrow columns only; then their text, reading only the row groups
-    # seen since the oldest of them (text is most of the warehouse, and it only grows).
-    oldest = con.execute(
-        "SELECT min(first_seen_at) FROM articles a WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
-        " AND (?::VARCHAR IS NULL OR NOT EXISTS"
-        "      (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tagger_version = ?))",
-        [since, since, untagged_by, untagged_by],
-    ).fetchone()[0]
-    if oldest is None:
-        return
-    cur = cursor(con)
-    cur.execute(
-        "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
-        " FROM articles a WHERE first_seen_at >= ?"
-        " AND (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
+    # Which articles first, on narrow columns only; then each batch's text, reading only the row
+    # groups of that batch's time range (text is most of the warehouse, and it only grows). Each
+    # batch is fetched whole before the caller writes: on a DuckLake with a SQLite catalog an open
+    # reading cursor would keep the catalog locked against the caller's own commit.
+    todo = con.execute(
+        "SELECT id, first_seen_at FROM articles a"
+        " WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
         " AND (?::VARCHAR IS NULL OR NOT EXISTS"
         "      (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tagger_version = ?))"
         " ORDER BY first_seen_at, id",
-        [oldest, since, since, untagged_by, untagged_by],
-    )
-    while rows := cur.fetchmany(batch_size):
+        [since, since, untagged_by, untagged_by],
+    ).fetchall()
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        con.register("_chunk", pa.table({"id": [r[0] for r in chunk]}))
+        try:
+            rows = con.execute(
+                "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
+                " FROM articles WHERE first_seen_at BETWEEN ? AND ? AND id IN (SELECT id FROM _chunk)"
+                " ORDER BY first_seen_at, id",
+                [chunk[0][1], chunk[-1][1]],
+            ).fetchall()
+        finally:
+            con.unregister("_chunk")
         yield rows
