@@ -120,11 +120,8 @@ class PageExtractor:
 
     def submit(self, download: Download) -> None:
         """Queue one download; failed downloads need no worker."""
-        if download.reason or self._pool is None:
-            self._pending.append(download)
-            return
         self._pending.append(download)
-        if len(self._pending) >= self.batch_size:
+        if self._pool is not None and len(self._pending) >= self.batch_size:
             self._flush()
 
     def _flush(self) -> None:

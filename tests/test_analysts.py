@@ -145,8 +145,7 @@ def test_full_text_search_over_the_snapshot(demo_db, repo_root):
 def test_missing_extension_names_the_package(monkeypatch):
     import importlib.util
 
-    from warehouse.db import WarehouseError
-    from warehouse.search import load_extension
+    from warehouse.db import WarehouseError, load_extension
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(WarehouseError, match=r"pip install duckdb-extension-fts==\d"):

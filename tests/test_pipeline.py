@@ -81,6 +81,7 @@ def test_full_pass_then_idempotent_rerun(site, db, tmp_path, fast_http, repo_roo
     assert second.articles_new == 0 and second.duplicates == 0 and second.axis_new == 0
     assert query(db, counts) == before
     assert Path(second.report).exists()  # a report for every run...
+    assert Path(second.report).is_relative_to(tmp_path)  # beside the warehouse, never in the working folder
     if snapshot:  # ...but nothing new to publish: the snapshot is not copied again
         assert snapshot.stat().st_mtime_ns == published
     statuses = dict(query(db, f"SELECT feed, status FROM feed_fetches WHERE run_id = '{second.run_id}'"))

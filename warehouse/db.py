@@ -15,7 +15,8 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -73,10 +74,11 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"pip install duckdb-extension-{name.replace('_', '-')}=={version}"
         )
     # LOAD by path: no INSTALL, so no extension directory (or home directory) is needed.
-    con.execute(f"LOAD '{str(path).replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"LOAD {sql_string(str(path))}")
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal (for statements that take no parameters: ATTACH, LOAD, COPY)."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -87,15 +89,15 @@ def connect_lake(location: Location, read_only: bool = False) -> duckdb.DuckDBPy
         load_extension(con, "ducklake")
         if location.catalog_kind != "duckdb":
             load_extension(con, f"{location.catalog_kind}_scanner")
-        options = [] if read_only else [f"DATA_PATH {_sql_string(location.files_dir)}"]
         if read_only:
-            options.append("READ_ONLY")
-        if location.catalog_file is not None and not read_only:
-            location.catalog_file.parent.mkdir(parents=True, exist_ok=True)
-        if location.data_path is None and location.catalog_file is not None and not read_only:
-            Path(location.files_dir).mkdir(parents=True, exist_ok=True)
-        con.execute(f"ATTACH {_sql_string('ducklake:' + location.target)} AS lake ({', '.join(options)})"
-                    if options else f"ATTACH {_sql_string('ducklake:' + location.target)} AS lake")
+            option = "READ_ONLY"
+        else:
+            option = f"DATA_PATH {sql_string(location.files_dir)}"
+            if location.catalog_file is not None:  # a file catalog: its folder (and default data folder) may be new
+                location.catalog_file.parent.mkdir(parents=True, exist_ok=True)
+                if location.data_path is None:
+                    Path(location.files_dir).mkdir(parents=True, exist_ok=True)
+        con.execute(f"ATTACH {sql_string('ducklake:' + location.target)} AS lake ({option})")
         con.execute("USE lake")
     except WarehouseError:
         con.close()
@@ -160,12 +162,14 @@ def for_lake(sql: str) -> str:
     return _VIEW_COLUMN_COMMENT.sub("", _INDEX_STATEMENT.sub("", _KEY_CLAUSE.sub("", sql)))
 
 
-def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A second cursor on the same database, reading the same default catalog (a new DuckDB
-    cursor starts in the in-memory catalog, not in an attached lake)."""
-    cur = con.cursor()
-    cur.execute(f"USE {con.execute('SELECT current_database()').fetchone()[0]}")
-    return cur
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: object) -> Iterator[None]:
+    """``table`` (Arrow) visible to SQL as ``name`` for the duration of the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 T = TypeVar("T")

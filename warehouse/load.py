@@ -20,7 +20,7 @@ import pyarrow as pa
 from ingest.records import FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate
 from transform.tagging import Tag
-from warehouse.db import fetch_dicts, in_transaction
+from warehouse.db import fetch_dicts, in_transaction, registered
 
 
 @dataclass
@@ -50,18 +50,9 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: S
 
     MERGE rather than ON CONFLICT: it needs no key constraint, so it is the same statement on a
     DuckDB file and on a DuckLake (which has none)."""
-    if not rows:
-        return 0
-    con.register("_batch", _batch_table(rows))
-    match = " AND ".join(f"t.{k} = b.{k}" for k in key)
-    updates = ", ".join(f"{c} = b.{c}" for c in rows[0] if c not in key)
-    try:
-        return con.execute(
-            f"MERGE INTO {table} t USING _batch b ON {match}"
-            f" WHEN MATCHED THEN UPDATE SET {updates} WHEN NOT MATCHED THEN INSERT BY NAME"
-        ).fetchone()[0]
-    finally:
-        con.unregister("_batch")
+    updates = ", ".join(f"{c} = b.{c}" for c in rows[0] if c not in key) if rows else ""
+    return _write_batch(con, rows, f"MERGE INTO {table} t USING _batch b ON {_match(key)}"
+                                   f" WHEN MATCHED THEN UPDATE SET {updates} WHEN NOT MATCHED THEN INSERT BY NAME")
 
 
 def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: Sequence[str]) -> int:
@@ -70,16 +61,20 @@ def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key
     An anti-join on the key, not ON CONFLICT: DuckDB's conflict path checks row by row and made
     the article load about half as fast as a plain insert. The table's key constraint still
     stands guard, so a batch that repeats a key fails loudly instead of storing it twice."""
+    return _write_batch(con, rows, f"INSERT INTO {table} BY NAME SELECT * FROM _batch b"
+                                   f" WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_match(key)})")
+
+
+def _match(key: Sequence[str]) -> str:
+    return " AND ".join(f"t.{k} = b.{k}" for k in key)
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, rows: list[dict], sql: str) -> int:
+    """Run ``sql`` with ``rows`` visible as ``_batch``; DuckDB answers with the rows it wrote."""
     if not rows:
         return 0
-    con.register("_batch", _batch_table(rows))
-    match = " AND ".join(f"t.{k} = b.{k}" for k in key)
-    try:
-        return con.execute(
-            f"INSERT INTO {table} BY NAME SELECT * FROM _batch b WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})"
-        ).fetchone()[0]
-    finally:
-        con.unregister("_batch")
+    with registered(con, "_batch", _batch_table(rows)):
+        return con.execute(sql).fetchone()[0]
 
 
 def sync_feeds(con: duckdb.DuckDBPyConnection, sources: Sequence[FeedSource]) -> None:
@@ -173,13 +168,10 @@ def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: dateti
 
 def latest_axis_flags(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, bool]:
     """The current axis verdict of the given articles (those tagged before), to count changes."""
-    con.register("_ids", pa.table({"id": list(article_ids)}))
-    try:
+    with registered(con, "_ids", pa.table({"id": list(article_ids)})):
         rows = con.execute(
             "SELECT article_id, is_axis FROM v_article_tags_latest WHERE article_id IN (SELECT id FROM _ids)"
         ).fetchall()
-    finally:
-        con.unregister("_ids")
     return dict(rows)
 
 
@@ -283,14 +275,11 @@ def articles_for_tagging(
     ).fetchall()
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        con.register("_chunk", pa.table({"id": [r[0] for r in chunk]}))
-        try:
+        with registered(con, "_chunk", pa.table({"id": [r[0] for r in chunk]})):
             rows = con.execute(
                 "SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''), coalesce(language, '')"
                 " FROM articles WHERE first_seen_at BETWEEN ? AND ? AND id IN (SELECT id FROM _chunk)"
                 " ORDER BY first_seen_at, id",
                 [chunk[0][1], chunk[-1][1]],
             ).fetchall()
-        finally:
-            con.unregister("_chunk")
         yield rows

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from warehouse.db import connect, open_warehouse
+from warehouse.db import connect, open_warehouse, sql_string
 from warehouse.location import Location
 
 
@@ -120,7 +120,7 @@ def export_parquet(db: str | Path, export_dir: str | Path) -> dict:
             if counts[name]:
                 con.execute(
                     f"COPY (SELECT *, CAST({day_column} AS DATE) AS day FROM ({query}))"
-                    f" TO '{str(tmp).replace(chr(39), chr(39) * 2)}'"
+                    f" TO {sql_string(str(tmp))}"
                     " (FORMAT parquet, PARTITION_BY (day))"
                 )
             else:

@@ -3,7 +3,7 @@ loaded from the `duckdb-extension-fts` package so it works offline), refreshed a
 carried into the snapshot.
 
 DuckDB's fts index cannot be updated, only rebuilt, and a rebuild reads every article: on a
-warehouse of a million articles that is minutes, every night. So the index has two parts: the
+warehouse of a million articles that took 73-89 s (`make bench-backends`), every night. So the index has two parts: the
 archive (an index on ``articles``, covering what existed at its last full build) and the recent
 part (an index on ``search_recent``, a copy of the articles added since). After a load only the
 recent part is rebuilt, which costs what was added since the last full build, not the history.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseError, is_lake, load_extension  # noqa: F401 (re-exported)
+from warehouse.db import WarehouseError, is_lake, load_extension, sql_string
 
 _FTS_OPTIONS = "stemmer = 'porter', stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1"
 REBUILD_SHARE = 0.2  # a full rebuild once the recent part exceeds this share of the archive
@@ -55,7 +55,7 @@ def _index_catalog(con: duckdb.DuckDBPyConnection, write: bool) -> Iterator[tupl
     if not write and not Path(path).exists():
         yield None
         return
-    con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS search" + ("" if write else " (READ_ONLY)"))
+    con.execute(f"ATTACH {sql_string(path)} AS search" + ("" if write else " (READ_ONLY)"))
     try:
         yield "search.", "lake.articles"
     finally:
@@ -104,10 +104,10 @@ def search(con: duckdb.DuckDBPyConnection, query: str, since: datetime | None = 
     """Best-matching articles, newest story context included; returns an Arrow table."""
     load_extension(con, "fts")
     with _index_catalog(con, write=False) as found:
-        catalog = found[0].rstrip(".") or None if found else None
+        prefix = found[0] if found else ""
+        catalog = prefix.rstrip(".") or None
         if found is None or not _has_index(con, "articles", catalog):
             raise WarehouseError("no search index yet: run `axiswatch run` (the index is built after each load)")
-        prefix = found[0]
         data = "lake." if prefix else ""
         if prefix:
             con.execute("USE search")  # fts's macros name their tables without a catalog
