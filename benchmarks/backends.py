@@ -40,7 +40,7 @@ def _timed(fn, repeat: int) -> float:
 
 
 TABLES = ("feeds", "pipeline_runs", "feed_fetches", "articles", "article_duplicates", "article_tags",
-          "article_clusters", "story_clusters")
+          "article_clusters", "story_clusters", "story_axis")
 
 
 def _copy_into(db: str, source: Path) -> None:

@@ -49,6 +49,13 @@ def query(db, sql):
         con.close()
 
 
+def assert_story_axis_current(db):
+    """The story facts the pipeline kept up to date equal the same facts computed from scratch."""
+    fresh = "SELECT * EXCLUDE (updated_at) FROM story_axis_of((SELECT list(id) FROM story_clusters), now())"
+    kept = "SELECT * EXCLUDE (updated_at) FROM story_axis"
+    assert query(db, f"({kept} EXCEPT {fresh}) UNION ALL ({fresh} EXCEPT {kept})") == []
+
+
 def test_full_pass_then_idempotent_rerun(site, db, tmp_path, fast_http, repo_root):
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     first = run_pass(feeds(site), db, fast_http, tagger, workers=4)
@@ -111,6 +118,8 @@ def test_retag_keeps_history_of_versions(site, db, tmp_path, fast_http, repo_roo
     text = (repo_root / "config/topics.yaml").read_text(encoding="utf-8")
     narrower.write_text(text.replace('"кндр", "пхеньян*"', '"пхеньян*"'), encoding="utf-8")  # drop КНДР (ru)
     new = Tagger.from_file(narrower)
+    russian_story = "SELECT count(*) FROM v_axis_stories WHERE headline = '%s'" % fx.RUSSIAN_TITLE
+    assert query(db, russian_story) == [(1,)]
     summary = retag(db, new, batch_size=2)  # several batches: each written while the next is read
     assert summary.articles == 5 and summary.changed == 1  # the Russian КНДР story is no longer axis
     versions = query(db, "SELECT tagger_version, count(*) FROM article_tags GROUP BY 1 ORDER BY 1")
@@ -119,6 +128,8 @@ def test_retag_keeps_history_of_versions(site, db, tmp_path, fast_http, repo_roo
     assert latest == [(new.version,)]
     changes = query(db, f"SELECT title FROM tag_changes('{Tagger.from_file(repo_root / 'config/topics.yaml').version}', '{new.version}')")
     assert changes == [(fx.RUSSIAN_TITLE,)]
+    assert query(db, russian_story) == [(0,)]  # the story-level facts followed the new tags
+    assert_story_axis_current(db)
 
 
 def test_clusters_are_stable_across_runs_and_fresh_processes(site, db, tmp_path, fast_http, repo_root):
@@ -145,4 +156,5 @@ def test_clusters_are_stable_across_runs_and_fresh_processes(site, db, tmp_path,
     assert len({r[0] for r in troops}) == 1
     axis = query(db, "SELECT copies, outlets, headline FROM v_axis_stories WHERE headline LIKE 'North Korean troops%'")
     assert axis == [(2, 2, "North Korean troops reach Kursk")]
+    assert_story_axis_current(db)
     assert cluster_new_articles(db).articles == 0  # rerun: nothing left to cluster

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from transform.clusters import Doc, Signature
+from warehouse.db import registered
 
 
 def unclustered(con: duckdb.DuckDBPyConnection) -> list[Doc]:
@@ -93,10 +94,10 @@ def save_assignments(
 
 
 def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], now: datetime) -> None:
-    """Recompute first/last seen, representative, copies and outlets of the given stories."""
-    ids = pa.table({"id": sorted(set(cluster_ids))})
-    con.register("_touched", ids)
-    try:
+    """Recompute first/last seen, representative, copies and outlets of the given stories, and
+    their axis facts."""
+    ids = sorted(set(cluster_ids))
+    with registered(con, "_touched", pa.table({"id": ids})):
         con.execute(
             """
             MERGE INTO story_clusters s USING (
@@ -114,8 +115,27 @@ def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], 
             """,
             [now],
         )
-    finally:
-        con.unregister("_touched")
+    refresh_story_axis(con, ids, now)
+
+
+def refresh_story_axis(con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str], now: datetime) -> None:
+    """Rewrite the ``story_axis`` rows of the given stories from their copies' latest tags (the
+    rule is the ``story_axis_of`` macro of migration 008); a story with no axis copy left loses
+    its row."""
+    if not cluster_ids:
+        return
+    ids = list(cluster_ids)
+    con.execute("DELETE FROM story_axis WHERE cluster_id IN (SELECT unnest($ids))", {"ids": ids})
+    con.execute("INSERT INTO story_axis SELECT * FROM story_axis_of($ids, $now)", {"ids": ids, "now": now})
+
+
+def stories_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[str]:
+    """The stories the given articles belong to (articles not clustered yet have none)."""
+    with registered(con, "_members", pa.table({"id": list(article_ids)})):
+        rows = con.execute(
+            "SELECT DISTINCT cluster_id FROM article_clusters WHERE article_id IN (SELECT id FROM _members)"
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def stories_of_duplicates(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:

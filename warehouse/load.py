@@ -20,6 +20,7 @@ import pyarrow as pa
 from ingest.records import FeedResult, FeedSource, FeedState
 from transform.articles import Article, Duplicate
 from transform.tagging import Tag
+from warehouse.clusters import refresh_story_axis, stories_of_articles
 from warehouse.db import fetch_dicts, in_transaction, registered
 
 
@@ -156,14 +157,17 @@ def load_pass(
 
 
 def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: datetime) -> int:
-    """Store tags; a tag for the same article and tagger version replaces the older one."""
+    """Store tags; a tag for the same article and tagger version replaces the older one. The axis
+    facts of the stories these articles belong to are rewritten with them (same transaction)."""
     rows = [
         {"article_id": t.id, "tagger_version": t.tagger_version, "is_axis": t.is_axis, "score": t.score,
          "countries": t.countries, "topics": t.topics, "matches": json.dumps(t.matches, ensure_ascii=False),
          "tagged_at": now}
         for t in tags
     ]
-    return _upsert(con, "article_tags", rows, ("article_id", "tagger_version"))
+    stored = _upsert(con, "article_tags", rows, ("article_id", "tagger_version"))
+    refresh_story_axis(con, stories_of_articles(con, [t.id for t in tags]), now)
+    return stored
 
 
 def latest_axis_flags(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, bool]:
