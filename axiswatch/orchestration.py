@@ -25,6 +25,7 @@ from axiswatch.pipeline import (
     load_articles,
     new_entries,
     prepare_warehouse,
+    refresh_snapshot,
     tag_untagged,
 )
 from ingest.feeds import fetch_feed
@@ -36,7 +37,6 @@ from warehouse import load
 from warehouse.db import open_warehouse
 from warehouse.location import Location
 from warehouse.report import publish_run_report
-from warehouse.snapshot import publish_snapshot
 
 
 def home() -> Path:
@@ -193,12 +193,14 @@ def tag_and_cluster(config: str | None, run_id: str) -> dict:
     tags = tag_untagged(settings.database, tagger)
     stories = cluster_new_articles(settings.database, run_id=run_id)
     finish_run(settings.database, run_id, tags, stories)
-    snapshot = publish_snapshot(settings.database)
     con = open_warehouse(settings.database)
     try:
-        started = (load.run_row(con, run_id) or {}).get("started_at") or datetime.now(UTC)
+        run = load.run_row(con, run_id) or {}
     finally:
         con.close()
+    started = run.get("started_at") or datetime.now(UTC)
+    stored = tags.articles or stories.articles or run.get("articles_new") or run.get("duplicates")
+    snapshot = refresh_snapshot(settings.database, bool(stored))
     report = publish_run_report(snapshot, settings.reports_dir, run_id, started)
     return {"report": str(report),"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
             "stories_new": stories.stories_new, "axis_stories_new": stories.axis_stories_new}

@@ -301,6 +301,13 @@ def finish_run(db: str | Path, run_id: str, tags: TagSummary, stories: ClusterSu
         con.close()
 
 
+def refresh_snapshot(db: str | Path, stored: bool) -> str | Path:
+    """What the run's report reads: a fresh snapshot when the run stored anything (or there is
+    none yet), else the warehouse itself, leaving the snapshot as it is: copying a large
+    warehouse for a fetch log is most of a quiet night."""
+    return publish_snapshot(db) if stored or not snapshot_exists(db) else db
+
+
 def run_pass(
     sources: Sequence[FeedSource],
     db: str | Path,
@@ -328,11 +335,8 @@ def run_pass(
     with _stage(progress, "finish"):
         finish_run(db, run.run_id, tags, stories)
     with _stage(progress, "snapshot"):
-        # A run that stored nothing new leaves the snapshot as it is: copying a large warehouse
-        # for a fetch log is most of a quiet night. Its report is read from the warehouse itself.
         stored = loaded.articles_new or loaded.duplicates or tags.articles or stories.articles
-        fresh = stored or not snapshot_exists(db)
-        snapshot = publish_snapshot(db) if fresh else db
+        snapshot = refresh_snapshot(db, bool(stored))
     with _stage(progress, "report"):
         report = publish_run_report(snapshot, reports_dir or Location.parse(db).home / "reports", run.run_id, started)
     with _stage(progress, "alerts"):

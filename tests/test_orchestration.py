@@ -47,6 +47,17 @@ def test_tasks_in_order_then_a_cleared_load_is_a_no_op(config, tmp_path):
     assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
 
 
+def test_snapshot_is_recopied_only_when_a_run_stored_something(config, tmp_path):
+    snapshot = tmp_path / "w.snapshot.duckdb"
+    run_all(config, "manual__first")
+    first = snapshot.stat().st_mtime_ns
+    run_all(config, "manual__quiet")  # same feed and pages: nothing new to store
+    assert snapshot.stat().st_mtime_ns == first
+    snapshot.unlink()
+    run_all(config, "manual__quiet_again")
+    assert snapshot.exists()  # none yet: always written
+
+
 def test_a_feed_task_that_died_is_reported_and_the_rest_loads(config, server, tmp_path):
     run_id = "manual__x"
     orch.prepare(config, run_id)  # fetch_feed never ran (say, the worker was killed)
