@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.history import word
+
 QUERIES = {
     "v_axis_stories_latest": "SELECT * FROM v_axis_stories ORDER BY first_seen_at DESC LIMIT 20",
     "v_axis_stories_7d_by_outlets": "SELECT * FROM v_axis_stories WHERE first_seen_at >= $end - INTERVAL 7 DAY ORDER BY outlets DESC LIMIT 20",
@@ -26,7 +28,8 @@ QUERIES = {
     "v_feed_health": "SELECT * FROM v_feed_health LIMIT 50",
     "v_articles_axis_7d": "SELECT count(*) FROM v_articles WHERE is_axis AND published_at >= $end - INTERVAL 7 DAY",
 }
-SEARCHES = ["w17 w42", "history story w3"]
+SEARCHES = {  # by how many articles they match: a few thousand, ~13%, and every one
+    "selective": f"{word(12000)} {word(15000)}", "common": word(300), "every_article": f"history story {word(1)}"}
 
 
 def _timed(fn, repeat: int) -> float:
@@ -85,8 +88,9 @@ def latency(backend: str, articles: int, repeat: int, source: Path | None = None
               "views_s": {}, "search_s": {}}
     for name, sql in QUERIES.items():
         result["views_s"][name] = _timed(lambda sql=sql: con.execute(sql, {"end": end} if "$end" in sql else None).fetchall(), repeat)
-    for text in SEARCHES:
-        result["search_s"][text] = _timed(lambda text=text: search(con, text, limit=20), repeat)
+    for name, text in SEARCHES.items():
+        result["search_s"][name] = _timed(lambda text=text: search(con, text, limit=20), repeat)
+        result.setdefault("search_matches", {})[name] = search(con, text, limit=10_000_000).num_rows
     con.close()
     result["max_view_s"] = max(result["views_s"].values())
     result["max_search_s"] = max(result["search_s"].values())

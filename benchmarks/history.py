@@ -32,6 +32,7 @@ def populate(db: Path | str, articles: int, tagger_version: str, end: datetime, 
                 _execute(con, statement, params)
             con.execute("COMMIT")
         con.execute(_STORIES)
+        con.execute(_STORY_AXIS, {"end": end})
         for statement in (_RUNS, _FETCHES):
             _execute(con, statement, {"nights": max(1, days), "end": end, "feeds": feeds})
         if index:
@@ -46,22 +47,41 @@ def _execute(con, statement: str, params: dict) -> None:
     con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
 
 
+# A word of the synthetic vocabulary: letters only (the search index drops digits and one-letter
+# tokens, so "w123" would index as nothing), drawn with Zipf's law over VOCABULARY ranks (rank k
+# about 1/k as frequent, as in real text): a few words are in nearly every article, most are rare.
+VOCABULARY = 20_000
+
+
+def word_sql(salt: int) -> str:
+    """SQL for the x-th word of article i: rank floor(VOCABULARY ** u), u uniform from a hash,
+    spelled as 'q' plus three letters (base 26)."""
+    rank = f"CAST(floor(pow({VOCABULARY}, (hash(i, x, {salt}) % 1000003) / 1000003.0)) AS BIGINT)"
+    return (f"('q' || chr(CAST(97 + {rank} % 26 AS INTEGER)) || chr(CAST(97 + ({rank} // 26) % 26 AS INTEGER))"
+            f" || chr(CAST(97 + ({rank} // 676) % 26 AS INTEGER)))")
+
+
+def word(rank: int) -> str:
+    """The word of a given frequency rank (1 = most frequent), as the generator spells it."""
+    return "q" + chr(97 + rank % 26) + chr(97 + (rank // 26) % 26) + chr(97 + (rank // 676) % 26)
+
+
 _ARTICLES = """
 INSERT INTO articles BY NAME
 SELECT 'h' || i AS id,
        'https://history' || (i % 200) || '.example/story/' || i AS canonical_url,
        'https://history' || (i % 200) || '.example/story/' || i AS url,
        'history-' || (i % $feeds) AS feed, 'History outlet ' || (i % 200) AS outlet,
-       'History story ' || i || ' ' || array_to_string(list_transform(range(8), x -> 'w' || (hash(i, x, 1) % 5000)), ' ') AS title,
+       'History story ' || i || ' ' || array_to_string(list_transform(range(8), x -> __WORD1__), ' ') AS title,
        NULL AS summary,
-       array_to_string(list_transform(range($words), x -> 'w' || (hash(i, x) % 5000)), ' ') AS text,
+       array_to_string(list_transform(range($words), x -> __WORD0__), ' ') AS text,
        'en' AS language, NULL AS author,
        $end::TIMESTAMPTZ - to_seconds(CAST((i + 1) * $step AS BIGINT)) AS published_at,
        $end::TIMESTAMPTZ - to_seconds(CAST((i + 1) * $step AS BIGINT)) AS first_seen_at,
        md5('h' || i) AS content_hash, 'ok' AS fetch_status, NULL AS fetch_error, 200 AS http_status,
        'history' AS run_id, NULL AS guid, '{}' AS raw_entry
 FROM range($start, $stop) t(i)
-"""
+""".replace("__WORD0__", word_sql(0)).replace("__WORD1__", word_sql(1))
 
 _TAGS = """
 INSERT INTO article_tags BY NAME
@@ -102,6 +122,11 @@ SELECT cluster_id AS id, min(story_time) AS first_seen_at, max(story_time) AS la
        min(article_id) AS representative_article_id, count(*) AS member_count,
        count(*) AS outlets_count, max(assigned_at) AS updated_at
 FROM article_clusters WHERE run_id = 'history' GROUP BY cluster_id
+"""
+
+_STORY_AXIS = """
+INSERT INTO story_axis SELECT * FROM story_axis_of(
+    (SELECT list(DISTINCT cluster_id) FROM article_clusters WHERE run_id = 'history'), $end)
 """
 
 _RUNS = """

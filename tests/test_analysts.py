@@ -185,3 +185,43 @@ def test_search_index_refresh_indexes_only_what_is_new_until_a_full_rebuild(tmp_
     from warehouse.maintenance import rebuild_search_index
 
     assert rebuild_search_index(tmp_path / "w.duckdb") == {"rebuilt": "all", "articles": 29}
+
+
+def test_search_scores_are_the_fts_extensions_bm25_and_filters_apply_before_the_limit(tmp_path):
+    """Our postings-based scoring gives match_bm25's scores; since/axis-only filter before the top N."""
+    from datetime import UTC, datetime
+
+    from warehouse.db import open_warehouse
+    from warehouse.search import refresh_index, search
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    words = ["troops", "Kursk", "shells", "sanctions", "summit", "Pyongyang", "rail", "port"]
+    con.execute(
+        "INSERT INTO articles (id, canonical_url, url, title, text, published_at, first_seen_at, content_hash,"
+        " fetch_status, run_id)"
+        " SELECT 'a' || i, 'https://x.example/' || i, 'https://x.example/' || i, 'Story ' || $w[1 + i % 8],"
+        " array_to_string(list_transform(range(1 + i % 7), x -> $w[1 + (i * x + x) % 8]), ' '),"
+        " TIMESTAMPTZ '2026-01-01' + to_days(CAST(i AS INTEGER)), now(), md5('a' || i), 'ok', 'r' FROM range(60) t(i)",
+        {"w": words},
+    )
+    con.execute(
+        "INSERT INTO article_tags (article_id, tagger_version, is_axis, score, countries, topics, matches, tagged_at)"
+        " SELECT 'a' || i, 'v1', i % 3 = 0, 0.5, [], [], '[]', now() FROM range(60) t(i)"
+    )
+    refresh_index(con, full=True)
+    for query in ["troops", "Kursk shells", "sanctions summit rail port", "Pyongyang's troops!"]:
+        reference = dict(con.execute(
+            "SELECT id, score FROM (SELECT id, fts_main_articles.match_bm25(id, ?) AS score FROM articles)"
+            " WHERE score IS NOT NULL", [query]).fetchall())
+        ours = {r["url"].rsplit("/", 1)[1]: r["relevance"] for r in search(con, query, limit=100).to_pylist()}
+        assert {f"a{k}" for k in ours} == set(reference)
+        assert all(abs(score - reference[f"a{k}"]) <= 0.0005 + 1e-9 for k, score in ours.items())  # shown rounded
+    since = datetime(2026, 2, 1, tzinfo=UTC)
+    recent = search(con, "troops", since=since, limit=3).to_pylist()
+    assert len(recent) == 3 and all(r["published_at"] >= since for r in recent)
+    axis = search(con, "troops", axis_only=True, limit=100).to_pylist()
+    expected_axis = con.execute(
+        "SELECT count(*) FROM (SELECT id, fts_main_articles.match_bm25(id, 'troops') AS s FROM articles)"
+        " WHERE s IS NOT NULL AND CAST(substr(id, 2) AS INTEGER) % 3 = 0").fetchone()[0]
+    assert len(axis) == expected_axis > 0 and all(r["is_axis"] for r in axis)
+    assert search(con, "nothingmatches").num_rows == 0
