@@ -56,3 +56,27 @@ def test_run_rows(tmp_path):
     row = con.execute("SELECT status, errors FROM pipeline_runs").fetchone()
     assert row[0] == "success" and '"feed"' in row[1]
     assert isinstance(con, duckdb.DuckDBPyConnection)
+
+
+def test_load_writes_every_article_column_and_skips_stored_ids(tmp_path):
+    """Every column of ``articles`` is filled from the Article (none left NULL by a forgotten
+    field), values round-trip, and a second load of the same ids stores nothing."""
+    from transform.articles import Article
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    now = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+    article = Article(
+        id="a1", canonical_url="https://x.example/a", url="https://x.example/a?utm_source=rss", feed="f",
+        outlet="X", title="Ωμέγα 북한", summary="s", text="body", language="ko", author="Kim",
+        published_at=datetime(2026, 11, 26, tzinfo=UTC), content_hash="h1", fetch_status="failed",
+        fetch_error="timeout", http_status=504, guid="g1", raw_entry={"title": "Ωμέγα", "tags": ["x"]},
+    )
+    run = load.RunRecord(run_id="r1", started_at=now)
+    load.start_run(con, run)
+    assert load.load_pass(con, run, [], [article], [], now) == (1, 0)
+    row = con.execute("SELECT * FROM articles").to_arrow_table().to_pylist()[0]
+    assert all(value is not None for value in row.values()), row
+    assert row["title"] == "Ωμέγα 북한" and row["http_status"] == 504 and row["first_seen_at"] == now
+    assert row["published_at"] == article.published_at and row["run_id"] == "r1"
+    assert row["raw_entry"] == '{"title": "Ωμέγα", "tags": ["x"]}'
+    assert load.load_pass(con, run, [], [article], [], now) == (0, 0)

@@ -41,22 +41,28 @@ class RunRecord:
     errors: list[dict] = field(default_factory=list)
 
 
-def _batch_table(rows: list[dict]) -> pa.Table:
+Rows = list[dict] | pa.Table
+
+
+def _batch_table(rows: Rows) -> pa.Table:
+    if isinstance(rows, pa.Table):
+        return rows
     # Column lists, not a list of dicts: pyarrow builds them about four times faster.
     return pa.Table.from_pydict({name: [row[name] for row in rows] for name in rows[0]})
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: Sequence[str]) -> int:
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows, key: Sequence[str]) -> int:
     """Bulk upsert dict rows by ``key``: new keys are inserted, stored ones get the other columns.
 
     MERGE rather than ON CONFLICT: it needs no key constraint, so it is the same statement on a
     DuckDB file and on a DuckLake (which has none)."""
-    updates = ", ".join(f"{c} = b.{c}" for c in rows[0] if c not in key) if rows else ""
+    columns = rows.column_names if isinstance(rows, pa.Table) else list(rows[0]) if rows else []
+    updates = ", ".join(f"{c} = b.{c}" for c in columns if c not in key)
     return _write_batch(con, rows, f"MERGE INTO {table} t USING _batch b ON {_match(key)}"
                                    f" WHEN MATCHED THEN UPDATE SET {updates} WHEN NOT MATCHED THEN INSERT BY NAME")
 
 
-def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], key: Sequence[str]) -> int:
+def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: Rows, key: Sequence[str]) -> int:
     """Bulk insert the rows whose ``key`` is not stored yet; return how many were written.
 
     An anti-join on the key, not ON CONFLICT: DuckDB's conflict path checks row by row and made
@@ -70,9 +76,9 @@ def _match(key: Sequence[str]) -> str:
     return " AND ".join(f"t.{k} = b.{k}" for k in key)
 
 
-def _write_batch(con: duckdb.DuckDBPyConnection, rows: list[dict], sql: str) -> int:
+def _write_batch(con: duckdb.DuckDBPyConnection, rows: Rows, sql: str) -> int:
     """Run ``sql`` with ``rows`` visible as ``_batch``; DuckDB answers with the rows it wrote."""
-    if not rows:
+    if len(rows) == 0:
         return 0
     with registered(con, "_batch", _batch_table(rows)):
         return con.execute(sql).fetchone()[0]
@@ -142,7 +148,7 @@ def load_pass(
     Tags and stories are derived afterwards from what is stored (see ``tag_untagged`` and
     ``cluster_new_articles``), so a crash in between is repaired by the next run."""
     fetch_rows = [_fetch_row(run.run_id, r, now) for r in feeds]
-    article_rows = [_article_row(a, run.run_id, now) for a in articles]
+    article_rows = _articles_table(articles, run.run_id, now)
     duplicate_rows = [_duplicate_row(d, run.run_id, now) for d in duplicates]
 
     def write() -> tuple[int, int]:
@@ -243,14 +249,39 @@ def _fetch_row(run_id: str, r: FeedResult, now: datetime) -> dict:
     }
 
 
-def _article_row(a: Article, run_id: str, now: datetime) -> dict:
-    return {
-        "id": a.id, "canonical_url": a.canonical_url, "url": a.url, "feed": a.feed, "outlet": a.outlet,
-        "title": a.title, "summary": a.summary, "text": a.text, "language": a.language, "author": a.author,
-        "published_at": a.published_at, "first_seen_at": now, "content_hash": a.content_hash,
-        "fetch_status": a.fetch_status, "fetch_error": a.fetch_error or None, "http_status": a.http_status,
-        "run_id": run_id, "guid": a.guid, "raw_entry": json.dumps(a.raw_entry, ensure_ascii=False, default=str),
-    }
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # one encoder: json.dumps builds one per call
+_TIME = pa.timestamp("us", tz="UTC")
+
+
+def _articles_table(articles: Sequence[Article], run_id: str, now: datetime) -> pa.Table:
+    """The ``articles`` rows as Arrow columns built straight from the objects, with their types
+    given (no per-row dicts, no type inference): at 10,000 articles this was most of the load's
+    Python time."""
+    def strings(values: Iterable[str | None]) -> pa.Array:
+        return pa.array(list(values), pa.string())
+
+    n = len(articles)
+    return pa.table({
+        "id": strings(a.id for a in articles),
+        "canonical_url": strings(a.canonical_url for a in articles),
+        "url": strings(a.url for a in articles),
+        "feed": strings(a.feed for a in articles),
+        "outlet": strings(a.outlet for a in articles),
+        "title": strings(a.title for a in articles),
+        "summary": strings(a.summary for a in articles),
+        "text": strings(a.text for a in articles),
+        "language": strings(a.language for a in articles),
+        "author": strings(a.author for a in articles),
+        "published_at": pa.array([a.published_at for a in articles], _TIME),
+        "first_seen_at": pa.array([now] * n, _TIME),
+        "content_hash": strings(a.content_hash for a in articles),
+        "fetch_status": strings(a.fetch_status for a in articles),
+        "fetch_error": strings(a.fetch_error or None for a in articles),
+        "http_status": pa.array([a.http_status for a in articles], pa.int32()),
+        "run_id": strings([run_id] * n),
+        "guid": strings(a.guid for a in articles),
+        "raw_entry": strings(_RAW_JSON.encode(a.raw_entry) for a in articles),
+    })
 
 
 def _duplicate_row(d: Duplicate, run_id: str, now: datetime) -> dict:
