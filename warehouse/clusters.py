@@ -82,14 +82,11 @@ def save_assignments(
         "assigned_at": pa.array([now] * len(assignments), type=pa.timestamp("us", tz="UTC")),
         "run_id": [run_id] * len(assignments),
     })
-    con.register("_assign", batch)
-    try:
+    with registered(con, "_assign", batch):
         con.execute(
             "INSERT INTO article_clusters BY NAME SELECT * FROM _assign n"
             " WHERE NOT EXISTS (SELECT 1 FROM article_clusters c WHERE c.article_id = n.article_id)"
         )
-    finally:
-        con.unregister("_assign")
     refresh_stories(con, {c for _, c, _ in assignments}, now)
 
 

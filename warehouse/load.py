@@ -101,29 +101,21 @@ def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
 
 def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
     """Which of ``urls`` are already stored, as articles or as duplicates."""
-    candidates = pa.table({"url": list(set(urls))})
-    con.register("_candidates", candidates)
-    try:
+    with registered(con, "_candidates", pa.table({"url": list(set(urls))})):
         rows = con.execute(
             "SELECT url FROM _candidates WHERE url IN (SELECT canonical_url FROM articles)"
             " OR url IN (SELECT canonical_url FROM article_duplicates)"
         ).fetchall()
-    finally:
-        con.unregister("_candidates")
     return {r[0] for r in rows}
 
 
 def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[str, str]:
     """Content hash -> id of the stored article carrying it."""
-    candidates = pa.table({"h": list(set(hashes))})
-    con.register("_hashes", candidates)
-    try:
+    with registered(con, "_hashes", pa.table({"h": list(set(hashes))})):
         rows = con.execute(
             "SELECT content_hash, min(id) FROM articles WHERE content_hash IN (SELECT h FROM _hashes)"
             " GROUP BY content_hash"
         ).fetchall()
-    finally:
-        con.unregister("_hashes")
     return dict(rows)
 
 
@@ -221,18 +213,16 @@ def _update_feed_state(con: duckdb.DuckDBPyConnection, feeds: Sequence[FeedResul
     ok = [r for r in feeds if r.ok]
     failed = [r.source.name for r in feeds if not r.ok]
     if ok:
-        con.register("_ok", pa.table({
+        validators = pa.table({
             "name": [r.source.name for r in ok], "etag": [r.state.etag for r in ok],
             "last_modified": [r.state.last_modified for r in ok], "body_hash": [r.state.body_hash for r in ok],
-        }))
-        try:
+        })
+        with registered(con, "_ok", validators):
             con.execute(
                 "UPDATE feeds SET etag = o.etag, last_modified = o.last_modified, body_hash = o.body_hash,"
                 " last_fetched_at = ?, last_success_at = ?, failure_streak = 0 FROM _ok o WHERE feeds.name = o.name",
                 [now, now],
             )
-        finally:
-            con.unregister("_ok")
     if failed:
         con.execute(
             "UPDATE feeds SET last_fetched_at = ?, failure_streak = failure_streak + 1 WHERE list_contains(?, name)",
