@@ -3,7 +3,8 @@ loaded from the `duckdb-extension-fts` package so it works offline), refreshed a
 carried into the snapshot.
 
 DuckDB's fts index cannot be updated, only rebuilt, and a rebuild reads every article: on a
-warehouse of a million articles that took 73-89 s (`make bench-backends`), every night. So the index has two parts: the
+warehouse of a million 400-word articles that takes 321-359 s (`make bench-backends`).
+So the index has two parts: the
 archive (an index on ``articles``, covering what existed at its last full build) and the recent
 part (an index on ``search_recent``, a copy of the articles added since). After a load only the
 recent part is rebuilt, which costs what was added since the last full build, not the history.
