@@ -14,7 +14,14 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
+from ingest.records import (
+    Entry,
+    Extraction,
+    FeedResult,
+    FeedSource,
+    FeedState,
+    raw_json,
+)
 from ingest.text import safe_name
 
 
@@ -49,6 +56,8 @@ def entry_from_dict(data: dict) -> Entry:
     data = dict(data)
     if data.get("published_at"):
         data["published_at"] = datetime.fromisoformat(data["published_at"])
+    if isinstance(data.get("raw"), dict):  # staged by a version that kept the raw fields as a dict
+        data["raw"] = raw_json(data["raw"])
     return Entry(**data)
 
 

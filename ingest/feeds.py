@@ -17,7 +17,7 @@ import feedparser
 from lxml import etree
 
 from ingest.http import FetchError, HttpClient
-from ingest.records import Entry, FeedResult, FeedSource, FeedState
+from ingest.records import Entry, FeedResult, FeedSource, FeedState, raw_json
 from ingest.text import clean_string, collapse_ws, html_to_text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -162,13 +162,13 @@ def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
         published_at=_plausible(_from_struct(published)),
         language=(item.get("language") or feed_lang or "").lower()[:2],
         author=clean_string(item.get("author") or ""),
-        raw={
+        raw=raw_json({
             "title": clean_string(item.get("title") or ""),
             "link": link,
             "id": guid,
             "published": clean_string(item.get("published") or item.get("updated") or ""),
             "tags": [clean_string(t.get("term") or "") for t in item.get("tags", [])][:20],
-        },
+        }),
     )
 
 
@@ -222,7 +222,7 @@ def parse_sitemap(body: bytes, source: FeedSource) -> list[Entry]:
                 title=html_to_text(title)[:MAX_TITLE],
                 published_at=_plausible(_parse_iso(date)),
                 language=(lang or source.language or "").lower()[:2],
-                raw={"title": title, "link": loc, "published": date},
+                raw=raw_json({"title": title, "link": loc, "published": date}),
             )
         )
     return entries

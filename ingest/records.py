@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # one encoder: json.dumps builds one per call
+
+
+def raw_json(fields: dict) -> str:
+    """A feed item's source fields as the JSON text stored in ``articles.raw_entry``: encoded by
+    the feed parser, in workers that overlap the network waits, rather than in the load
+    transaction (about 30 ms per 10,000 articles there)."""
+    return _JSON.encode(fields)
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class Entry:
     published_at: datetime | None = None
     language: str = ""
     author: str = ""
-    raw: dict = field(default_factory=dict)
+    raw: str = "{}"  # the item's own fields as JSON text, encoded while parsing (see ingest.feeds.raw_json)
 
 
 @dataclass

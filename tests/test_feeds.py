@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 import fixtures as fx
@@ -19,6 +20,8 @@ def test_rss2_entries_are_normalized():
     assert first.published_at == datetime(2026, 11, 23, 21, 10, tzinfo=UTC)  # +0900 to UTC
     assert first.guid == "tw-1" and first.language == "en"
     assert entries[2].guid.endswith("missing.html")
+    raw = json.loads(first.raw)  # the item's own fields, kept as JSON text for articles.raw_entry
+    assert raw["link"] == first.link and raw["id"] == "tw-1" and raw["title"] == first.title
 
 
 def test_atom_and_rdf():
@@ -32,6 +35,7 @@ def test_atom_and_rdf():
 def test_legacy_encodings_declared_in_prolog(body, title):
     entries, _ = parse_feed(body, SRC)
     assert entries[0].title == title
+    assert json.loads(entries[0].raw)["title"] == title and title in entries[0].raw  # not \u-escaped
 
 
 def test_wrong_charset_header_loses_to_the_bytes():

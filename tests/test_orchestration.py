@@ -73,3 +73,11 @@ def test_bad_config_is_a_permanent_error(tmp_path, monkeypatch):
         orch.prepare(str(bad), "r")
     with pytest.raises(ConfigError, match="not found"):
         orch.settings_for(str(tmp_path / "missing.yaml"))
+
+
+def test_entries_staged_by_an_older_version_with_raw_fields_as_a_dict_still_load():
+    from axiswatch.staging import entry_from_dict, entry_to_dict
+
+    old = entry_from_dict({"feed": "f", "outlet": "o", "link": "https://x.example/a", "raw": {"title": "Ωμέγα"}})
+    assert old.raw == '{"title": "Ωμέγα"}'
+    assert entry_from_dict(entry_to_dict(old)) == old

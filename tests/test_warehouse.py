@@ -69,7 +69,7 @@ def test_load_writes_every_article_column_and_skips_stored_ids(tmp_path):
         id="a1", canonical_url="https://x.example/a", url="https://x.example/a?utm_source=rss", feed="f",
         outlet="X", title="Ωμέγα 북한", summary="s", text="body", language="ko", author="Kim",
         published_at=datetime(2026, 11, 26, tzinfo=UTC), content_hash="h1", fetch_status="failed",
-        fetch_error="timeout", http_status=504, guid="g1", raw_entry={"title": "Ωμέγα", "tags": ["x"]},
+        fetch_error="timeout", http_status=504, guid="g1", raw_entry='{"title": "Ωμέγα", "tags": ["x"]}',
     )
     run = load.RunRecord(run_id="r1", started_at=now)
     load.start_run(con, run)

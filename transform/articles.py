@@ -37,7 +37,7 @@ class Article:
     fetch_error: str
     http_status: int | None
     guid: str
-    raw_entry: dict
+    raw_entry: str  # JSON text of the feed item's fields
 
     @property
     def body(self) -> str:
