@@ -19,7 +19,7 @@ from alerts.config import AlertsConfig
 from alerts.outbox import deliver as deliver_alerts
 from ingest.articles import Download, PageExtractor, download_page
 from ingest.feeds import fetch_feed
-from ingest.http import HttpClient, HttpSettings
+from ingest.http import FETCH_ERROR_KINDS, HttpClient, HttpSettings
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
 from ingest.robots import RobotsCache
 from transform.articles import (
@@ -190,7 +190,7 @@ def feed_errors(results: Sequence[FeedResult]) -> list[dict]:
     ]
 
 
-_FETCH_KINDS = ("robots", "blocked", "bad_url", "timeout", "too_large", "redirect", "connection", "http_status", "fetch")
+_FETCH_KINDS = FETCH_ERROR_KINDS | {"robots"}  # a page skipped by robots.txt was never fetched
 
 
 def page_errors(articles: Sequence[Article]) -> list[dict]:

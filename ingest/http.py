@@ -108,6 +108,13 @@ class TransientTimeout(TransientError, TimeoutFetchError):
     kind = "timeout"
 
 
+def _kinds(cls: type[FetchError]) -> frozenset[str]:
+    return frozenset({cls.kind}).union(*(_kinds(sub) for sub in cls.__subclasses__()))
+
+
+FETCH_ERROR_KINDS = _kinds(FetchError)  # every ``kind`` a failed fetch can report
+
+
 @dataclass
 class Response:
     """A completed response: status, final URL after redirects, decoded body."""
