@@ -49,11 +49,11 @@ TABLES = ("feeds", "pipeline_runs", "feed_fetches", "articles", "article_duplica
 def _copy_into(db: str, source: Path) -> None:
     """Fill a new warehouse with every row of an existing DuckDB warehouse (e.g. the one the growth
     benchmark left with a million articles), table by table."""
-    from warehouse.db import in_transaction, open_warehouse
+    from warehouse.db import in_transaction, open_warehouse, sql_string
 
     con = open_warehouse(db)
     try:
-        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+        con.execute(f"ATTACH {sql_string(str(source))} AS src (READ_ONLY)")
         for table in TABLES:
             in_transaction(con, lambda table=table: con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}"))
         con.execute("DETACH src")

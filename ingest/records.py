@@ -42,7 +42,7 @@ class Entry:
     published_at: datetime | None = None
     language: str = ""
     author: str = ""
-    raw: str = "{}"  # the item's own fields as JSON text, encoded while parsing (see ingest.feeds.raw_json)
+    raw: str = "{}"  # the item's own fields as JSON text, encoded while parsing (see raw_json)
 
 
 @dataclass

@@ -87,14 +87,16 @@ def save_assignments(
             "INSERT INTO article_clusters BY NAME SELECT * FROM _assign n"
             " WHERE NOT EXISTS (SELECT 1 FROM article_clusters c WHERE c.article_id = n.article_id)"
         )
-    refresh_stories(con, {c for _, c, _ in assignments}, now)
+    touched = {c for _, c, _ in assignments}
+    refresh_stories(con, touched, now)
+    refresh_story_axis(con, sorted(touched), now)  # new copies, new tags and languages to fold in
 
 
 def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], now: datetime) -> None:
-    """Recompute first/last seen, representative, copies and outlets of the given stories, and
-    their axis facts."""
-    ids = sorted(set(cluster_ids))
-    with registered(con, "_touched", pa.table({"id": ids})):
+    """Recompute first/last seen, representative, copies and outlets of the given stories (exact
+    duplicates count here; their axis facts come from clustered articles only, see
+    ``refresh_story_axis``)."""
+    with registered(con, "_touched", pa.table({"id": sorted(set(cluster_ids))})):
         con.execute(
             """
             MERGE INTO story_clusters s USING (
@@ -112,7 +114,6 @@ def refresh_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Iterable[str], 
             """,
             [now],
         )
-    refresh_story_axis(con, ids, now)
 
 
 def refresh_story_axis(con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str], now: datetime) -> None:

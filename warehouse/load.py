@@ -52,7 +52,7 @@ def _batch_table(rows: Rows) -> pa.Table:
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows, key: Sequence[str]) -> int:
-    """Bulk upsert dict rows by ``key``: new keys are inserted, stored ones get the other columns.
+    """Bulk upsert rows by ``key``: new keys are inserted, stored ones get the other columns.
 
     MERGE rather than ON CONFLICT: it needs no key constraint, so it is the same statement on a
     DuckDB file and on a DuckLake (which has none)."""

@@ -23,7 +23,8 @@ import duckdb
 
 from warehouse.db import WarehouseError, is_lake, load_extension, sql_string
 
-_FTS_OPTIONS = "stemmer = 'porter', stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1"
+STEMMER = "porter"  # the index's and the query's: both sides must stem alike
+_FTS_OPTIONS = f"stemmer = '{STEMMER}', stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1"
 REBUILD_SHARE = 0.2  # a full rebuild once the recent part exceeds this share of the archive
 
 
@@ -127,7 +128,7 @@ def _scores_sql(con: duckdb.DuckDBPyConnection, schema: str, query: str) -> str 
     scores; a test compares them), computed from the postings of the query's terms only."""
     terms = con.execute(
         f"SELECT d.termid, log10(((s.num_docs - d.df + 0.5) / (d.df + 0.5)) + 1) FROM {schema}.dict d, {schema}.stats s"
-        f" WHERE d.term IN (SELECT DISTINCT stem(unnest({schema}.tokenize($q)), 'porter'))",
+        f" WHERE d.term IN (SELECT DISTINCT stem(unnest({schema}.tokenize($q)), '{STEMMER}'))",
         {"q": query},
     ).fetchall()
     if not terms:
