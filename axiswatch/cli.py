@@ -14,6 +14,14 @@ from rich.table import Table
 
 from warehouse.location import Location
 
+# Where a command finds the warehouse: writers name it; readers open its snapshot (or the lake).
+WarehouseOption = Annotated[
+    Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")
+]
+ReaderOption = Annotated[
+    Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")
+]
+
 app = typer.Typer(help="Watch the Korea–Russia–Ukraine axis across the world's press.", no_args_is_help=True)
 err = Console(stderr=True)
 out = Console()
@@ -28,7 +36,7 @@ def _fail(message: str, code: int = 2) -> None:
 def run(
     config: Annotated[Optional[Path], typer.Option(help="Settings YAML (defaults apply when omitted).")] = None,
     feeds: Annotated[Optional[Path], typer.Option(help="Feeds YAML with a top-level 'feeds:' list.")] = None,
-    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
+    db: WarehouseOption = None,
     allow_network: Annotated[
         list[str], typer.Option("--allow-network", help="CIDR the fetcher may reach although not public.")
     ] = [],
@@ -66,7 +74,7 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
 
 @app.command()
 def demo(
-    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
+    db: WarehouseOption = None,
     port: Annotated[int, typer.Option(help="Port for the demo server; URLs include it, so keep it between runs.")] = 8765,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
 ) -> None:
@@ -301,7 +309,7 @@ def _parse_since(value: str | None):
 
 @app.command()
 def retag(
-    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
+    db: WarehouseOption = None,
     since: Annotated[Optional[str], typer.Option(help="Only articles published since (ISO date or 7d).")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Settings YAML.")] = None,
     topics: Annotated[Optional[Path], typer.Option(help="Topics file (default from settings).")] = None,
@@ -424,7 +432,7 @@ def _from_snapshot(db: Path | None, fmt: str, read):
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse's read-only snapshot.")],
-    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")] = None,
+    db: ReaderOption = None,
     format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
@@ -435,7 +443,7 @@ def query(
 @app.command()
 def stories(
     since: Annotated[str, typer.Option(help="Stories first seen since (7d, 24h or an ISO date).")] = "7d",
-    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")] = None,
+    db: ReaderOption = None,
     limit: Annotated[int, typer.Option(help="At most this many stories.")] = 50,
     format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
@@ -452,7 +460,7 @@ def stories(
 def report(
     since: Annotated[str, typer.Option(help="Period covered (30d, or an ISO date).")] = "30d",
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("data/reports/report.html"),
-    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")] = None,
+    db: ReaderOption = None,
 ) -> None:
     """Write the static HTML report (no server or network needed to view it)."""
     from warehouse.db import WarehouseError
@@ -476,7 +484,7 @@ def search(
     since: Annotated[Optional[str], typer.Option(help="Only articles published since (7d or an ISO date).")] = None,
     axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged articles.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
-    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is searched (a DuckDB file or a ducklake: location).")] = None,
+    db: ReaderOption = None,
     format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
@@ -488,7 +496,7 @@ def search(
 
 
 @app.command()
-def snapshot(db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None) -> None:
+def snapshot(db: WarehouseOption = None) -> None:
     """Publish a fresh read-only snapshot of the warehouse now (runs do this after each load)."""
     from warehouse.db import WarehouseError
     from warehouse.snapshot import publish_snapshot
@@ -501,7 +509,7 @@ def snapshot(db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB
 
 @app.command()
 def export(
-    db: Annotated[Optional[str], typer.Option(help="The warehouse whose snapshot is exported (a DuckDB file or a ducklake: location).")] = None,
+    db: ReaderOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the Parquet files.")] = Path("data/export"),
 ) -> None:
     """Export articles, stories and axis stories as Parquet partitioned by day."""
@@ -558,7 +566,7 @@ def alerts_test(
 
 @alerts_app.command("pending")
 def alerts_pending(
-    db: Annotated[Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")] = None,
+    db: WarehouseOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """List alerts waiting in the outbox, with attempts and the last error."""
