@@ -16,6 +16,8 @@ def test_migrations_apply_once_and_are_recorded(tmp_path):
     assert versions == [v for v, _, _ in migrations()]
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"feeds", "feed_fetches", "articles", "article_tags", "pipeline_runs", "article_duplicates"} <= tables
+    # No index the load must maintain on articles beyond its keys (009 dropped the unused one).
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'articles'").fetchone()[0] == 0
     con.close()
 
 

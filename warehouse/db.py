@@ -152,7 +152,7 @@ def _classify(path: Path, exc: Exception) -> WarehouseError:
 
 
 _KEY_CLAUSE = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+(PRIMARY KEY|UNIQUE)\b")
-_INDEX_STATEMENT = re.compile(r"^CREATE INDEX [^;]*;", re.MULTILINE)
+_INDEX_STATEMENT = re.compile(r"^(?:CREATE|DROP) INDEX [^;]*;", re.MULTILINE)
 _VIEW_COLUMN_COMMENT = re.compile(r"^COMMENT ON COLUMN v_\w+\.\w+ IS '(?:[^']|'')*';", re.MULTILINE)
 
 
