@@ -51,3 +51,16 @@ def test_bulk_baseline_inserts_the_rows_of_one_run_into_true_copies_of_the_table
         "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'articles' AND constraint_type = 'PRIMARY KEY'"
     ).fetchone()[0]
     assert constraints == 1
+
+
+def test_history_words_in_sql_and_python_are_spelled_alike():
+    """backends.py picks query words by rank with ``word``; the history is written by ``word_sql``."""
+    from benchmarks.history import VOCABULARY, word, word_sql
+
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT CAST(floor(pow({VOCABULARY}, (hash(i, x, 0) % 1000003) / 1000003.0)) AS BIGINT), {word_sql(0)}"
+        " FROM range(200) a(i), range(50) b(x)"
+    ).fetchall()
+    assert len({rank for rank, _ in rows}) > 500  # common and rare ranks alike
+    assert all(spelled == word(rank) for rank, spelled in rows)

@@ -82,3 +82,31 @@ def test_load_writes_every_article_column_and_skips_stored_ids(tmp_path):
     assert row["published_at"] == article.published_at and row["run_id"] == "r1"
     assert row["raw_entry"] == '{"title": "Ωμέγα", "tags": ["x"]}'
     assert load.load_pass(con, run, [], [article], [], now) == (0, 0)
+
+
+def test_load_writes_every_fetch_log_and_duplicate_column(tmp_path):
+    """The fetch log and duplicate rows are built column by column too: every column filled,
+    numbers kept as numbers, and an ok fetch's empty error stored as NULL."""
+    from ingest.records import FeedResult, FeedState
+    from transform.articles import Duplicate
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    now = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+    failed = FeedResult(source=FeedSource(name="f", url="https://x.example/rss"), status="error", state=FeedState(),
+                        http_status=503, bytes=1234, duration_ms=87, error_kind="http_status", error="HTTP 503",
+                        feed_format="rss20")
+    ok = FeedResult(source=FeedSource(name="g", url="https://y.example/rss"), status="ok", state=FeedState(),
+                    http_status=200, bytes=10, duration_ms=5, feed_format="atom10")
+    copy = Duplicate("https://m.example/a", "a1", "https://m.example/a?x=1", "f", "M", "Ωμέγα 북한")
+    run = load.RunRecord(run_id="r1", started_at=now)
+    load.start_run(con, run)
+    load.load_pass(con, run, [failed, ok], [], [copy], now)
+
+    fetches = {r["feed"]: r for r in con.execute("SELECT * FROM feed_fetches").to_arrow_table().to_pylist()}
+    assert all(value is not None for value in fetches["f"].values()), fetches["f"]
+    assert (fetches["f"]["http_status"], fetches["f"]["bytes"], fetches["f"]["duration_ms"]) == (503, 1234, 87)
+    assert fetches["f"]["fetched_at"] == now and fetches["f"]["error_kind"] == "http_status"
+    assert fetches["g"]["error"] is None and fetches["g"]["error_kind"] is None
+    dup = con.execute("SELECT * FROM article_duplicates").to_arrow_table().to_pylist()[0]
+    assert all(value is not None for value in dup.values()), dup
+    assert dup["title"] == "Ωμέγα 북한" and dup["reason"] == "content_hash" and dup["run_id"] == "r1"
