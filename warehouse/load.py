@@ -236,7 +236,7 @@ _TEXT = pa.string()
 
 def _typed_table(columns: dict[str, tuple[pa.DataType, Iterable]]) -> pa.Table:
     """Arrow columns built straight from the objects with their types given: no per-row dicts
-    (at 10,000 articles they were most of the load's Python time, and their allocations set off
+    (at 10,000 articles they were most of the load's Python time, and their allocations can set off
     garbage collections of the whole heap inside the load) and no type inference."""
     return pa.table({name: pa.array(list(values), kind) for name, (kind, values) in columns.items()})
 
