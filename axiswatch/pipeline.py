@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from alerts.config import AlertsConfig
 from alerts.outbox import deliver as deliver_alerts
+from axiswatch.collection import fewer_collections
 from ingest.articles import Download, PageExtractor, download_page
 from ingest.feeds import fetch_feed
 from ingest.http import FETCH_ERROR_KINDS, HttpClient, HttpSettings
@@ -308,6 +309,7 @@ def refresh_snapshot(db: str | Path, stored: bool) -> str | Path:
     return publish_snapshot(db) if stored or not snapshot_exists(db) else db
 
 
+@fewer_collections()
 def run_pass(
     sources: Sequence[FeedSource],
     db: str | Path,
@@ -319,7 +321,8 @@ def run_pass(
     reports_dir: str | Path | None = None,
     alerts_config: AlertsConfig | None = None,
 ) -> RunSummary:
-    """One full pass: feeds -> pages -> canonical URLs and exact dedup -> DuckDB -> tags -> stories."""
+    """One full pass: feeds -> pages -> canonical URLs and exact dedup -> DuckDB -> tags -> stories.
+    The garbage collector runs less often meanwhile (see ``axiswatch.collection``)."""
     started = datetime.now(UTC)
     run = load.RunRecord(run_id=new_run_id(started), started_at=started)
     states = prepare_warehouse(db, sources)

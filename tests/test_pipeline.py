@@ -158,3 +158,22 @@ def test_clusters_are_stable_across_runs_and_fresh_processes(site, db, tmp_path,
     assert axis == [(2, 2, "North Korean troops reach Kursk")]
     assert_story_axis_current(db)
     assert cluster_new_articles(db).articles == 0  # rerun: nothing left to cluster
+
+
+def test_a_pass_collects_garbage_less_often_and_restores_the_collector(site, tmp_path, fast_http, repo_root):
+    import gc
+
+    from axiswatch.collection import NIGHT_THRESHOLDS, fewer_collections
+
+    before = gc.get_threshold()
+    assert before != NIGHT_THRESHOLDS
+    seen = set()
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    run_pass(feeds(site), tmp_path / "w.duckdb", fast_http, tagger, workers=4,
+             progress=lambda stage, done, total: seen.add(gc.get_threshold()))
+    assert seen == {NIGHT_THRESHOLDS}  # every stage ran with them
+    assert gc.get_threshold() == before
+
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a failed pass")
+    assert gc.get_threshold() == before
