@@ -21,6 +21,10 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,45 +79,53 @@ def our_extraction_per_core(bodies: list[bytes], cores: int) -> float:
 # What the load transaction writes, table by table: the bulk baseline inserts the same rows.
 LOADED_TABLES = ("articles", "article_duplicates", "feed_fetches")
 
+Loaded = dict[str, tuple["pa.Table", list[str]]]  # table -> (the run's rows, DDL of table and indexes)
 
-def bulk_insert_seconds(db: Path | str, work: Path, run_id: str, tables: Sequence[str] = LOADED_TABLES,
-                        repeat: int = 5) -> tuple[float, int]:
-    """DuckDB bulk Arrow insert of the rows run ``run_id`` loaded into ``tables``, into empty
-    copies of those tables (key constraints and indexes included) in a database file, in one
-    committed transaction: the ceiling for our load, which writes the same rows to a file.
-    Returns (median seconds of ``repeat`` fresh files, rows): a single commit's time varies
-    about twofold with the disk (0.065 or 0.13 s for the same 8,019 articles)."""
-    import duckdb
 
+def loaded_rows(db: Path | str, run_id: str, tables: Sequence[str] = LOADED_TABLES) -> Loaded:
+    """The rows run ``run_id`` loaded into ``tables``, with what recreates each table empty: its
+    CREATE TABLE (keys included) and its CREATE INDEX statements."""
     from warehouse.db import connect
 
     src = connect(db, read_only=True)
-    batches, ddl = {}, []
-    for table in tables:
-        batches[table] = src.execute(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]).to_arrow_table()
-        ddl += [row[0] for row in src.execute(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()"
-            " UNION ALL SELECT sql FROM duckdb_indexes() WHERE table_name = ? AND database_name = current_database()",
-            [table, table]).fetchall()]
-    src.close()
+    try:
+        return {table: (
+            src.execute(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]).to_arrow_table(),
+            [row[0] for row in src.execute(
+                "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()"
+                " UNION ALL SELECT sql FROM duckdb_indexes() WHERE table_name = ? AND database_name = current_database()",
+                [table, table]).fetchall()],
+        ) for table in tables}
+    finally:
+        src.close()
+
+
+def bulk_insert_seconds(loaded: Loaded, work: Path, repeat: int = 5) -> tuple[float, int]:
+    """DuckDB bulk Arrow insert of ``loaded`` rows into empty copies of their tables (keys and
+    indexes included) in a database file, in one committed transaction: the ceiling for our
+    load, which writes the same rows to a file. Returns (median seconds of ``repeat`` fresh
+    files, rows): a single commit's time varies about twofold with the disk (0.065 or 0.13 s
+    for the same 8,019 articles)."""
+    import duckdb
+
     path = work / "bulk.duckdb"
     times = []
     for _ in range(repeat):
         path.unlink(missing_ok=True)
         con = duckdb.connect(str(path))
-        for statement in ddl:
-            con.execute(statement)
-        con.execute("CHECKPOINT")
-        for table, rows in batches.items():
+        for table, (rows, ddl) in loaded.items():
+            for statement in ddl:
+                con.execute(statement)
             con.register(f"batch_{table}", rows)
+        con.execute("CHECKPOINT")
         started = time.perf_counter()
         con.execute("BEGIN")
-        for table in batches:
+        for table in loaded:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch_{table}")
         con.execute("COMMIT")
         times.append(time.perf_counter() - started)
         con.close()
-    return statistics.median(times), sum(rows.num_rows for rows in batches.values())
+    return statistics.median(times), sum(rows.num_rows for rows, _ in loaded.values())
 
 
 def sequential_loop(feed_urls: list[str], db: Path, max_pages: int) -> float:
@@ -251,8 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(2):
         alone = max(alone, trafilatura_alone(bodies))
         ours_extract_per_core = max(ours_extract_per_core, our_extraction_per_core(bodies, cores))
-    bulk_s, bulk_rows = bulk_insert_seconds(db, work, first.run_id)
-    articles_bulk_s, _ = bulk_insert_seconds(db, work, first.run_id, tables=("articles",))
+    loaded = loaded_rows(db, first.run_id)
+    bulk_s, bulk_rows = bulk_insert_seconds(loaded, work)
+    articles_bulk_s, _ = bulk_insert_seconds({"articles": loaded["articles"]}, work)
     ours_load_rate = first.articles_new / load_s
     ours_pages_per_s = clock.items["articles"] / end_to_end
     # newspaper4k needs nltk for Korean; its baseline runs on the English pages.

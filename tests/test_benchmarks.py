@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from benchmarks.night import LOADED_TABLES, bulk_insert_seconds
+from benchmarks.night import LOADED_TABLES, bulk_insert_seconds, loaded_rows
 from transform.articles import Article, Duplicate
 from warehouse import load
 from warehouse.db import open_warehouse
@@ -37,7 +37,7 @@ def test_bulk_baseline_inserts_the_rows_of_one_run_into_true_copies_of_the_table
         "SELECT index_name FROM duckdb_indexes() WHERE table_name IN ?", [list(LOADED_TABLES)]).fetchall()}
     con.close()
 
-    seconds, rows = bulk_insert_seconds(db, tmp_path, "night")
+    seconds, rows = bulk_insert_seconds(loaded_rows(db, "night"), tmp_path)
 
     assert seconds > 0
     assert rows == 3 + 1  # the night's three articles and one duplicate (no feeds were fetched)
