@@ -43,6 +43,7 @@ from warehouse import load
 from warehouse.db import in_transaction, open_warehouse
 from warehouse.location import Location
 from warehouse.report import publish_run_report
+from warehouse.rows import ArticleRows
 from warehouse.search import refresh_index
 from warehouse.snapshot import publish_snapshot, snapshot_exists
 
@@ -137,10 +138,19 @@ def new_entries(db: str | Path, results: Sequence[FeedResult]) -> dict[str, Entr
 def fetch_articles(
     client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = _no_progress,
     extraction_timeout: float = 20.0, sources: Sequence[FeedSource] = (),
+    on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
 ) -> dict[str, Extraction]:
     """Fetch each new article page (threads: network-bound), then extract them all (processes:
-    CPU-bound, with a time limit per page); failures come back with a reason."""
+    CPU-bound, with a time limit per page); failures come back with a reason.
+
+    ``on_extracted`` is handed the pages (by canonical URL) as their extraction finishes, in
+    portions, while other pages are still downloading; every page is handed over once."""
     urls = list(entries)
+    url_of = {entry.link: url for url, entry in entries.items()}
+
+    def hand_over(extracted: dict[str, Extraction]) -> None:
+        if on_extracted is not None and extracted:
+            on_extracted({url_of[link]: page for link, page in extracted.items()})
     sources_delay = {s.name: s.crawl_delay for s in sources}
     robots = RobotsCache(client) if client.settings.respect_robots else None
 
@@ -164,14 +174,36 @@ def fetch_articles(
         for done, future in enumerate(as_completed(futures), 1):
             extractor.submit(future.result())
             progress("articles", done, len(urls))
+            if done % HAND_OVER_EVERY == 0:
+                hand_over(extractor.ready())
         progress("extraction", 0, len(urls))
         pages = extractor.results()
+        hand_over(extractor.ready())
         progress("extraction", len(urls), len(urls))
     return {url: pages[entries[url].link] for url in urls}
 
 
-def build_articles(entries: dict[str, Entry], pages: dict[str, Extraction]) -> list[Article]:
-    return [build_article(url, entry, pages[url]) for url, entry in entries.items()]
+HAND_OVER_EVERY = 64  # downloads between looks for finished extractions
+
+
+class ArticleBuilder:
+    """Articles built from their entries and extracted pages as the pages come in, and turned
+    into the warehouse's Arrow rows a chunk at a time (see ``warehouse.rows.ArticleRows``), so
+    the load after the last page only has to write them."""
+
+    def __init__(self, entries: dict[str, Entry]) -> None:
+        self.entries = entries
+        self.articles: dict[str, Article] = {}  # by canonical URL
+        self.rows = ArticleRows()
+
+    def add(self, pages: dict[str, Extraction]) -> None:
+        built = [build_article(url, self.entries[url], page) for url, page in pages.items() if url not in self.articles]
+        self.articles.update((a.canonical_url, a) for a in built)
+        self.rows.add(built)
+
+    def in_entry_order(self) -> list[Article]:
+        """The built articles in the order of the entries (the order exact dedup keeps first)."""
+        return [self.articles[url] for url in self.entries if url in self.articles]
 
 
 def dedupe_exact(db: str | Path, articles: list[Article]) -> tuple[list[Article], list[Duplicate]]:
@@ -223,11 +255,16 @@ def load_articles(
     extra_errors: Sequence[dict] = (),
     feeds_missing: int = 0,
     progress: Progress = _no_progress,
+    built: ArticleBuilder | None = None,
 ) -> LoadResult:
     """Join entries and pages into articles, drop exact copies, and load it all in one transaction.
 
-    ``feeds_missing`` counts planned feeds whose fetch left no result (an Airflow task that died)."""
-    articles, duplicates = dedupe_exact(db, build_articles(entries, pages))
+    ``feeds_missing`` counts planned feeds whose fetch left no result (an Airflow task that died).
+    ``built`` has the articles of some pages built already (``run_pass`` builds them as pages
+    arrive); the rest are built here."""
+    built = built or ArticleBuilder(entries)
+    built.add({url: page for url, page in pages.items() if url not in built.articles})
+    articles, duplicates = dedupe_exact(db, built.in_entry_order())
     run.feeds_ok = sum(r.ok for r in results)
     run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
     run.entries_seen = sum(len(r.entries) for r in results)
@@ -239,7 +276,8 @@ def load_articles(
     try:
         progress("load", 0, len(articles))
         load.start_run(con, run)
-        inserted, dup_inserted = load.load_pass(con, run, results, articles, duplicates, run.finished_at)
+        inserted, dup_inserted = load.load_pass(con, run, results, articles, duplicates, run.finished_at,
+                                                prebuilt=built.rows)
         progress("load", len(articles), len(articles))
     finally:
         con.close()
@@ -329,9 +367,10 @@ def run_pass(
     with HttpClient(http) as client:
         results = fetch_feeds(client, sources, states, workers, progress)
         entries = new_entries(db, results)
-        pages = fetch_articles(client, entries, workers, progress, sources=sources)
+        built = ArticleBuilder(entries)
+        pages = fetch_articles(client, entries, workers, progress, sources=sources, on_extracted=built.add)
     progress("build", 0, len(entries))
-    loaded = load_articles(db, run, results, entries, pages, progress=progress)
+    loaded = load_articles(db, run, results, entries, pages, progress=progress, built=built)
     progress("build", len(entries), len(entries))
     tags = tag_untagged(db, tagger, progress)
     stories = cluster_new_articles(db, cluster_settings, run.run_id, progress)

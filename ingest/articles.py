@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,10 @@ class PageExtractor:
         parallel = workers > 1 and (expected is None or expected >= PARALLEL_MIN_PAGES)
         self._pool = ProcessPool(max_workers=workers) if parallel else None
         self._pending: list[Download] = []
-        self._batches: list[tuple[list[Download], object]] = []
+        self._batches: deque[tuple[list[Download], object]] = deque()
+        self._retry: list[Download] = []
         self._results: dict[str, Extraction] = {}
+        self._unclaimed: dict[str, Extraction] = {}  # finished, not yet handed out by ``ready``
 
     def __enter__(self) -> PageExtractor:
         return self
@@ -128,28 +131,47 @@ class PageExtractor:
         batch = [d for d in self._pending if not d.reason]
         for d in self._pending:
             if d.reason:
-                self._results[d.url] = _extract_download(d)
+                self._store(d.url, _extract_download(d))
         self._pending = []
         if batch:
             self._batches.append((batch, self._pool.schedule(_extract_batch, args=(batch,), timeout=self.timeout)))
 
+    def _store(self, url: str, result: Extraction) -> None:
+        self._results[url] = result
+        self._unclaimed[url] = result
+
+    def _collect(self, batch: list[Download], future) -> None:
+        try:
+            extracted = future.result()
+        except Exception:  # a timeout or a dead worker: find the bad page alone
+            self._retry.extend(batch)
+            return
+        for download, result in zip(batch, extracted):
+            self._store(download.url, result)
+
+    def ready(self) -> dict[str, Extraction]:
+        """The extractions finished since the last call, without waiting (so the caller can use
+        them while pages are still downloading). Batches finish about in the order sent; a batch
+        that failed is retried page by page in ``results``."""
+        while self._batches and self._batches[0][1].done():
+            self._collect(*self._batches.popleft())
+        claimed, self._unclaimed = self._unclaimed, {}
+        return claimed
+
     def results(self) -> dict[str, Extraction]:
         """Every submitted page's extraction, by URL (waits for the workers)."""
         if self._pool is None:
-            self._results.update((d.url, _extract_download(d)) for d in self._pending)
+            for d in self._pending:
+                self._store(d.url, _extract_download(d))
             self._pending = []
             return self._results
         self._flush()
-        retry: list[Download] = []
-        for batch, future in self._batches:
-            try:
-                self._results.update((d.url, r) for d, r in zip(batch, future.result()))
-            except Exception:  # a timeout or a dead worker: find the bad page alone
-                retry.extend(batch)
-        self._batches = []
-        singles = [(d, self._pool.schedule(_extract_download, args=(d,), timeout=self.timeout)) for d in retry]
+        while self._batches:
+            self._collect(*self._batches.popleft())
+        singles = [(d, self._pool.schedule(_extract_download, args=(d,), timeout=self.timeout)) for d in self._retry]
+        self._retry = []
         for download, future in singles:
-            self._results[download.url] = self._single_result(download, future)
+            self._store(download.url, self._single_result(download, future))
         return self._results
 
     def _single_result(self, download: Download, future) -> Extraction:

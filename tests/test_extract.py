@@ -25,3 +25,73 @@ def test_empty_and_non_html(server, client):
     assert "not an HTML page" in fetch_article(client, url).reason
     missing = fetch_article(client, server.url("/gone"))
     assert missing.reason.startswith("http_status") and missing.http_status == 404
+
+
+def _pages(n: int, hang: int | None = None) -> list:
+    from ingest.articles import Download
+
+    return [Download(f"http://x.example/{i}",
+                     b"HANG" if i == hang else fx.page(f"Story {i}", fx.TROOPS).encode(), f"http://x.example/{i}", 200)
+            for i in range(n)]
+
+
+def test_ready_hands_out_each_extraction_once_while_others_are_pending():
+    import time
+
+    from ingest.articles import PageExtractor
+
+    downloads = _pages(24)
+    handed: list[str] = []
+    with PageExtractor(timeout=30, workers=2, batch_size=4) as extractor:
+        for d in downloads:
+            extractor.submit(d)
+        deadline = time.monotonic() + 60
+        while len(handed) < 24 and time.monotonic() < deadline:  # finished batches, without results()
+            handed.extend(extractor.ready())
+            time.sleep(0.05)
+        everything = extractor.results()
+        assert extractor.ready() == {}  # nothing is handed out twice
+    assert sorted(handed) == sorted(d.url for d in downloads)
+    assert set(everything) == set(handed) and all(r.reason == "" for r in everything.values())
+
+
+def test_a_page_that_hangs_fails_alone_and_its_batch_mates_are_extracted(monkeypatch):
+    """A batch killed at its time limit is retried page by page; only the hanging page fails."""
+    import time
+
+    import ingest.articles as articles
+
+    real = articles.extract_html
+
+    def slow_on_hang(html, source, url=None):
+        if html == b"HANG":
+            time.sleep(60)
+        return real(html, source, url)
+
+    monkeypatch.setattr(articles, "extract_html", slow_on_hang)  # the forked workers inherit it
+    downloads = _pages(8, hang=5)
+    handed: dict = {}
+    with articles.PageExtractor(timeout=2, workers=2, batch_size=4) as extractor:
+        for d in downloads:
+            extractor.submit(d)
+        time.sleep(3)  # the hanging batch has timed out by now: ready() sends it to be retried
+        handed.update(extractor.ready())
+        everything = extractor.results()
+        handed.update(extractor.ready())
+    assert set(handed) == set(everything) == {d.url for d in downloads}
+    assert everything["http://x.example/5"].reason == "extraction timed out after 2s"
+    assert all(r.reason == "" and r.text for u, r in everything.items() if u != "http://x.example/5")
+
+
+def test_fetch_articles_hands_every_page_over_once_by_canonical_url(server, client):
+    from axiswatch.pipeline import fetch_articles
+    from ingest.records import Entry
+
+    entries = {}
+    for i in range(20):
+        path = server.add(f"/p/{i}", Route(fx.page(f"Story {i}", fx.TROOPS)))
+        entries[f"https://canonical.example/{i}"] = Entry(feed="f", outlet="O", link=f"{path}?utm_source=rss", title=f"Story {i}")
+    handed: list[str] = []
+    pages = fetch_articles(client, entries, workers=4, on_extracted=lambda got: handed.extend(got))
+    assert sorted(handed) == sorted(entries) == sorted(pages)
+    assert all(p.reason == "" for p in pages.values())

@@ -110,3 +110,33 @@ def test_load_writes_every_fetch_log_and_duplicate_column(tmp_path):
     dup = con.execute("SELECT * FROM article_duplicates").to_arrow_table().to_pylist()[0]
     assert all(value is not None for value in dup.values()), dup
     assert dup["title"] == "Ωμέγα 북한" and dup["reason"] == "content_hash" and dup["run_id"] == "r1"
+
+
+def test_rows_built_ahead_are_loaded_only_for_the_articles_given(tmp_path):
+    """Rows converted while pages arrive include copies found to be exact duplicates later: the
+    load writes exactly the articles it is given, converting any the rows lack."""
+    from transform.articles import Article
+    from warehouse.rows import ArticleRows
+
+    def article(i: int) -> Article:
+        return Article(
+            id=f"a{i}", canonical_url=f"https://x.example/{i}", url=f"https://x.example/{i}", feed="f", outlet="X",
+            title=f"T{i}", summary="", text=f"body {i}", language="en", author="", published_at=None,
+            content_hash=f"h{i}", fetch_status="ok", fetch_error="", http_status=200, guid="", raw_entry="{}",
+        )
+
+    rows = ArticleRows(chunk_size=4)
+    rows.add(article(i) for i in range(3))
+    assert (len(rows), rows.converted) == (3, 0)  # less than a chunk waits
+    rows.add(article(i) for i in range(2, 6))  # an id added twice (a2) is one row
+    assert (len(rows), rows.converted) == (6, 6)  # a full chunk is in Arrow before the load
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    now = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+    run = load.RunRecord(run_id="r1", started_at=now)
+    load.start_run(con, run)
+    wanted = [article(i) for i in (0, 2, 5, 7)]  # a7 was never added ahead
+    assert load.load_pass(con, run, [], wanted, [], now, prebuilt=rows) == (4, 0)
+    stored = con.execute("SELECT id, text, run_id, first_seen_at FROM articles ORDER BY id").fetchall()
+    assert stored == [(f"a{i}", f"body {i}", "r1", now) for i in (0, 2, 5, 7)]
+    assert "_keep" not in [r[0] for r in con.execute("DESCRIBE articles").fetchall()]

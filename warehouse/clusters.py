@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from transform.clusters import Doc, Signature
 from warehouse.db import registered
+from warehouse.rows import TIME
 
 
 def unclustered(con: duckdb.DuckDBPyConnection) -> list[Doc]:
@@ -73,13 +74,13 @@ def save_assignments(
     batch = pa.table({
         "article_id": [d.id for d, _, _ in assignments],
         "cluster_id": [c for _, c, _ in assignments],
-        "story_time": pa.array([d.time for d, _, _ in assignments], type=pa.timestamp("us", tz="UTC")),
+        "story_time": pa.array([d.time for d, _, _ in assignments], type=TIME),
         "lede_sig": pa.array([s.lede.tolist() for _, _, s in assignments], type=pa.list_(pa.uint32())),
         "text_sig": pa.array(
             [None if s.text is None else s.text.tolist() for _, _, s in assignments], type=pa.list_(pa.uint32())
         ),
         "title_tokens": [sorted(s.title_tokens) for _, _, s in assignments],
-        "assigned_at": pa.array([now] * len(assignments), type=pa.timestamp("us", tz="UTC")),
+        "assigned_at": pa.array([now] * len(assignments), type=TIME),
         "run_id": [run_id] * len(assignments),
     })
     with registered(con, "_assign", batch):

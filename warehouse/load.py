@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +22,7 @@ from transform.articles import Article, Duplicate
 from transform.tagging import Tag
 from warehouse.clusters import refresh_story_axis, stories_of_articles
 from warehouse.db import fetch_dicts, in_transaction, registered
+from warehouse.rows import KEEP, ArticleRows, duplicates_table, fetches_table
 
 
 @dataclass
@@ -63,13 +63,17 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows, key: Sequenc
                                    f" WHEN MATCHED THEN UPDATE SET {updates} WHEN NOT MATCHED THEN INSERT BY NAME")
 
 
-def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: Rows, key: Sequence[str]) -> int:
-    """Bulk insert the rows whose ``key`` is not stored yet; return how many were written.
+def append_new(con: duckdb.DuckDBPyConnection, table: str, rows: Rows, key: Sequence[str],
+               keep: str | None = None) -> int:
+    """Bulk insert the rows whose ``key`` is not stored yet; return how many were written. With
+    ``keep``, only rows where that boolean column is true are candidates (it is not stored).
 
     An anti-join on the key, not ON CONFLICT: DuckDB's conflict path checks row by row and made
     the article load about half as fast as a plain insert. The table's key constraint still
-    stands guard, so a batch that repeats a key fails loudly instead of storing it twice."""
-    return _write_batch(con, rows, f"INSERT INTO {table} BY NAME SELECT * FROM _batch b"
+    stands guard, so a batch that repeats a key fails loudly instead of storing it twice.
+    Selecting by ``keep`` in SQL rather than filtering the Arrow table spares a copy of it."""
+    source = f"(SELECT * EXCLUDE ({keep}) FROM _batch WHERE {keep})" if keep else "_batch"
+    return _write_batch(con, rows, f"INSERT INTO {table} BY NAME SELECT * FROM {source} b"
                                    f" WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_match(key)})")
 
 
@@ -135,18 +139,21 @@ def load_pass(
     articles: Sequence[Article],
     duplicates: Sequence[Duplicate],
     now: datetime,
+    prebuilt: ArticleRows | None = None,
 ) -> tuple[int, int]:
     """Write what a pass fetched in one transaction; return (articles inserted, duplicates inserted).
 
+    ``prebuilt`` holds Arrow rows of these articles (and maybe of others, not written) converted
+    earlier, while the pass was downloading; what it lacks is converted here.
     Tags and stories are derived afterwards from what is stored (see ``tag_untagged`` and
     ``cluster_new_articles``), so a crash in between is repaired by the next run."""
-    fetch_rows = _fetches_table(feeds, run.run_id, now)
-    article_rows = _articles_table(articles, run.run_id, now)
-    duplicate_rows = _duplicates_table(duplicates, run.run_id, now)
+    fetch_rows = fetches_table(feeds, run.run_id, now)
+    article_rows = (prebuilt or ArticleRows()).table(articles, run.run_id, now)
+    duplicate_rows = duplicates_table(duplicates, run.run_id, now)
 
     def write() -> tuple[int, int]:
         append_new(con, "feed_fetches", fetch_rows, ("run_id", "feed"))
-        inserted = append_new(con, "articles", article_rows, ("id",))
+        inserted = append_new(con, "articles", article_rows, ("id",), keep=KEEP)
         dup_inserted = append_new(con, "article_duplicates", duplicate_rows, ("canonical_url",))
         _update_feed_state(con, feeds, now)
         finish_run(con, run)
@@ -229,60 +236,6 @@ def _update_feed_state(con: duckdb.DuckDBPyConnection, feeds: Sequence[FeedResul
             "UPDATE feeds SET last_fetched_at = ?, failure_streak = failure_streak + 1 WHERE list_contains(?, name)",
             [now, failed],
         )
-
-
-_TIME = pa.timestamp("us", tz="UTC")
-_TEXT = pa.string()
-
-# The loaded tables' columns and their Arrow types, in table order.
-_FETCH_COLUMNS = {
-    "run_id": _TEXT, "feed": _TEXT, "url": _TEXT, "fetched_at": _TIME, "status": _TEXT,
-    "http_status": pa.int32(), "bytes": pa.int64(), "duration_ms": pa.int32(), "entries": pa.int32(),
-    "feed_format": _TEXT, "error_kind": _TEXT, "error": _TEXT,
-}
-_ARTICLE_COLUMNS = {
-    "id": _TEXT, "canonical_url": _TEXT, "url": _TEXT, "feed": _TEXT, "outlet": _TEXT, "title": _TEXT,
-    "summary": _TEXT, "text": _TEXT, "language": _TEXT, "author": _TEXT, "published_at": _TIME,
-    "first_seen_at": _TIME, "content_hash": _TEXT, "fetch_status": _TEXT, "fetch_error": _TEXT,
-    "http_status": pa.int32(), "run_id": _TEXT, "guid": _TEXT, "raw_entry": _TEXT,
-}
-_DUPLICATE_COLUMNS = {
-    "canonical_url": _TEXT, "article_id": _TEXT, "url": _TEXT, "feed": _TEXT, "outlet": _TEXT,
-    "title": _TEXT, "reason": _TEXT, "first_seen_at": _TIME, "run_id": _TEXT,
-}
-
-
-def _typed_table(objects: Sequence, columns: dict[str, pa.DataType], **given: object) -> pa.Table:
-    """Arrow columns built straight from the objects with their types given: no per-row dicts
-    (at 10,000 articles they were most of the load's Python time, and their allocations can set off
-    garbage collections of the whole heap inside the load) and no type inference.
-
-    A column is the objects' attribute of the same name, unless ``given`` names it: a function
-    of the object, or one value for every row."""
-    def values(name: str) -> list:
-        if name not in given:
-            return list(map(attrgetter(name), objects))
-        value = given[name]
-        return list(map(value, objects)) if callable(value) else [value] * len(objects)
-
-    return pa.table({name: pa.array(values(name), kind) for name, kind in columns.items()})
-
-
-def _fetches_table(feeds: Sequence[FeedResult], run_id: str, now: datetime) -> pa.Table:
-    return _typed_table(
-        feeds, _FETCH_COLUMNS, run_id=run_id, fetched_at=now,
-        feed=lambda r: r.source.name, url=lambda r: r.source.url, entries=lambda r: len(r.entries),
-        error_kind=lambda r: r.error_kind or None, error=lambda r: r.error or None,
-    )
-
-
-def _articles_table(articles: Sequence[Article], run_id: str, now: datetime) -> pa.Table:
-    return _typed_table(articles, _ARTICLE_COLUMNS, run_id=run_id, first_seen_at=now,
-                        fetch_error=lambda a: a.fetch_error or None)
-
-
-def _duplicates_table(duplicates: Sequence[Duplicate], run_id: str, now: datetime) -> pa.Table:
-    return _typed_table(duplicates, _DUPLICATE_COLUMNS, run_id=run_id, first_seen_at=now)
 
 
 def articles_for_tagging(
