@@ -4,7 +4,13 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from benchmarks.night import LOADED_TABLES, bulk_insert_seconds, loaded_rows
+from benchmarks.night import (
+    BULK_BATCH_ROWS,
+    LOADED_TABLES,
+    _batched,
+    bulk_insert_seconds,
+    loaded_rows,
+)
 from transform.articles import Article, Duplicate
 from warehouse import load
 from warehouse.db import open_warehouse
@@ -37,9 +43,13 @@ def test_bulk_baseline_inserts_the_rows_of_one_run_into_true_copies_of_the_table
         "SELECT index_name FROM duckdb_indexes() WHERE table_name IN ?", [list(LOADED_TABLES)]).fetchall()}
     con.close()
 
-    seconds, rows = bulk_insert_seconds(loaded_rows(db, "night"), tmp_path)
+    loaded = loaded_rows(db, "night")
+    seconds, rows, batch_rows = bulk_insert_seconds(loaded, tmp_path)
 
-    assert seconds > 0
+    assert seconds > 0 and batch_rows in BULK_BATCH_ROWS
+    articles = loaded["articles"][0]
+    rebatched = _batched(articles, 2)  # every shape the baseline tries holds the same rows
+    assert [b.num_rows for b in rebatched.to_batches()] == [2, 1] and rebatched.equals(articles)
     assert rows == 3 + 1  # the night's three articles and one duplicate (no feeds were fetched)
     bulk = duckdb.connect(str(tmp_path / "bulk.duckdb"), read_only=True)
     assert bulk.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
