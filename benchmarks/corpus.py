@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -140,6 +141,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that drops a kept-alive connection is normal (clients close their pools at the
+        end of a pass): only other errors get the standard traceback on stderr."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(corpus: Corpus, latency: float = 0.1) -> tuple[list[ThreadingHTTPServer], int]:
     """One threaded server per host address, all on the same free port."""
     probe = ThreadingHTTPServer((corpus.hosts[0], 0), BaseHTTPRequestHandler)
@@ -148,9 +160,7 @@ def serve(corpus: Corpus, latency: float = 0.1) -> tuple[list[ThreadingHTTPServe
     servers = []
     routes = corpus.routes()
     for host in corpus.hosts:
-        server = ThreadingHTTPServer((host, port), partial(_Handler, routes=routes, latency=latency, port=port))
-        server.daemon_threads = True
-        server.request_queue_size = 256
+        server = _Server((host, port), partial(_Handler, routes=routes, latency=latency, port=port))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     return servers, port

@@ -12,7 +12,7 @@ import trafilatura
 from pebble import ProcessPool
 
 from ingest.http import FetchError, HttpClient
-from ingest.language import detect_language
+from ingest.language import detect_language, load_model
 from ingest.records import Extraction
 from ingest.text import clean_string, strip_leading_title
 
@@ -99,6 +99,8 @@ class PageExtractor:
         self.batch_size = batch_size
         workers = workers or os.cpu_count() or 1
         parallel = workers > 1 and (expected is None or expected >= PARALLEL_MIN_PAGES)
+        if parallel:
+            load_model()  # once here, inherited by the forked workers (not once per worker)
         self._pool = ProcessPool(max_workers=workers) if parallel else None
         self._pending: list[Download] = []
         self._batches: deque[tuple[list[Download], object]] = deque()

@@ -95,3 +95,16 @@ def test_fetch_articles_hands_every_page_over_once_by_canonical_url(server, clie
     pages = fetch_articles(client, entries, workers=4, on_extracted=lambda got: handed.extend(got))
     assert sorted(handed) == sorted(entries) == sorted(pages)
     assert all(p.reason == "" for p in pages.values())
+
+
+def test_the_language_model_is_loaded_before_workers_are_forked(monkeypatch):
+    """Forked extraction workers inherit the parent's model; each loading its own cost ~0.4 s."""
+    import py3langid.langid
+
+    from ingest.articles import PageExtractor
+
+    monkeypatch.setattr(py3langid.langid, "IDENTIFIER", None)
+    with PageExtractor(workers=1):  # in-process: no workers to prepare for
+        assert py3langid.langid.IDENTIFIER is None
+    with PageExtractor(workers=2, expected=100):
+        assert py3langid.langid.IDENTIFIER is not None
