@@ -197,6 +197,7 @@ class ArticleBuilder:
         self.rows = ArticleRows()
 
     def add(self, pages: dict[str, Extraction]) -> None:
+        """Build the articles of ``pages`` (by canonical URL) not built before."""
         built = [build_article(url, self.entries[url], page) for url, page in pages.items() if url not in self.articles]
         self.articles.update((a.canonical_url, a) for a in built)
         self.rows.add(built)
@@ -263,7 +264,7 @@ def load_articles(
     ``built`` has the articles of some pages built already (``run_pass`` builds them as pages
     arrive); the rest are built here."""
     built = built or ArticleBuilder(entries)
-    built.add({url: page for url, page in pages.items() if url not in built.articles})
+    built.add(pages)  # the pages not built yet
     articles, duplicates = dedupe_exact(db, built.in_entry_order())
     run.feeds_ok = sum(r.ok for r in results)
     run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
