@@ -202,7 +202,7 @@ def tag_and_cluster(config: str | None, run_id: str) -> dict:
     stored = tags.articles or stories.articles or run.get("articles_new") or run.get("duplicates")
     snapshot = refresh_snapshot(settings.database, bool(stored))
     report = publish_run_report(snapshot, settings.reports_dir, run_id, started)
-    return {"report": str(report),"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
+    return {"report": str(report), "tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
             "stories_new": stories.stories_new, "axis_stories_new": stories.axis_stories_new}
 
 
