@@ -60,8 +60,10 @@ def _bare_extraction(pages: list[Page]) -> int:
     """trafilatura alone with the options our extraction passes it, the page URL included."""
     import trafilatura
 
+    from ingest.articles import TRAFILATURA_OPTIONS
+
     for url, body in pages:
-        trafilatura.bare_extraction(body, url=url, with_metadata=True, include_comments=False, include_tables=False)
+        trafilatura.bare_extraction(body, url=url, **TRAFILATURA_OPTIONS)
     return len(pages)
 
 
@@ -135,8 +137,9 @@ def bulk_insert_seconds(loaded: Loaded, work: Path, repeat: int = 5,
     load, which writes the same rows to a file. Returns (seconds, rows, batch size): the median
     of ``repeat`` fresh files for the fastest of ``batch_rows``. A single commit's time varies
     about twofold with the disk (0.065 or 0.13 s for the same 8,019 articles), and DuckDB scans
-    an Arrow table one batch per thread, so the same rows in one batch went in slower (0.20-0.22 s)
-    than in batches of 512 (0.16-0.18 s): the ceiling is the best shape, not the one at hand."""
+    an Arrow table one batch per thread, so the same rows went in slower as read, in one batch
+    (0.21-0.22 s), than in batches of 512 or 2,048 rows (0.16-0.18 s): the ceiling is the best
+    shape, not the one at hand."""
     best: tuple[float, int | None] | None = None
     for size in batch_rows:
         shaped = {table: (_batched(rows, size), ddl) for table, (rows, ddl) in loaded.items()}
@@ -306,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     load_s = clock.seconds("load")  # the load transaction itself (bulk inserts and feed state)
     cores = min(os.cpu_count() or 1, 2)
     # 2,000 pages: a fresh worker pool costs about 0.13 s (forking the workers, the first batch,
-    # shutting down), which weighed 4-5% on 1,000 pages; the night pays it once for all its pages.
+    # shutting down), which weighed about 5% on 1,000 pages; the night pays it once for all pages.
     pages = [(f"http://{host}:{port}{path}", body)
              for (host, path), body in list(corpus.pages.items())[: max(200, min(EXTRACTION_SAMPLE, args.pages))]]
     # Interleaved, best of two each: the machine's speed drifts by 10-20% between minutes.

@@ -38,7 +38,8 @@ DUPLICATE_COLUMNS = {
 }
 # What is known of an article when it is built; the run's id and load time are added at the load.
 _RUN_COLUMNS = ("run_id", "first_seen_at")
-_BUILT_ARTICLE_SCHEMA = pa.schema([(name, kind) for name, kind in ARTICLE_COLUMNS.items() if name not in _RUN_COLUMNS])
+_BUILT_ARTICLE_COLUMNS = {name: kind for name, kind in ARTICLE_COLUMNS.items() if name not in _RUN_COLUMNS}
+_BUILT_ARTICLE_SCHEMA = pa.schema(list(_BUILT_ARTICLE_COLUMNS.items()))
 KEEP = "_keep"  # the boolean column of ``ArticleRows.table`` that says which rows to write
 
 
@@ -106,8 +107,7 @@ class ArticleRows:
 
     def _convert(self) -> None:
         if self._pending:
-            table = typed_table(self._pending, {f.name: f.type for f in _BUILT_ARTICLE_SCHEMA},
-                                fetch_error=lambda a: a.fetch_error or None)
+            table = typed_table(self._pending, _BUILT_ARTICLE_COLUMNS, fetch_error=lambda a: a.fetch_error or None)
             self._batches.extend(table.to_batches())
             self._pending = []
 
