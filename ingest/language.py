@@ -20,7 +20,7 @@ _MODEL_SAMPLE = 200
 def load_model() -> None:
     """Load the statistical model now, not at the first page. It takes about 0.4 s per process:
     extraction workers forked after this inherit it instead of each loading a copy, which was
-    about a sixth of a 1,000-page extraction on two cores (3.0-3.3 s against 2.5-2.7 s)."""
+    about a sixth of a 1,000-page extraction on two cores (3.0-3.4 s against 2.5-2.7 s)."""
     py3langid.classify("")
 
 
