@@ -265,6 +265,7 @@ def load_articles(
     arrive); the rest are built here."""
     built = built or ArticleBuilder(entries)
     built.add(pages)  # the pages not built yet
+    built.rows.convert_rest()  # the last partial chunk: building rows is not the load's work
     articles, duplicates = dedupe_exact(db, built.in_entry_order())
     run.feeds_ok = sum(r.ok for r in results)
     run.feeds_failed = len(results) - run.feeds_ok + feeds_missing

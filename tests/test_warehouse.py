@@ -130,6 +130,10 @@ def test_rows_built_ahead_are_loaded_only_for_the_articles_given(tmp_path):
     assert (len(rows), rows.converted) == (3, 0)  # less than a chunk waits
     rows.add(article(i) for i in range(2, 6))  # an id added twice (a2) is one row
     assert (len(rows), rows.converted) == (6, 6)  # a full chunk is in Arrow before the load
+    rows.add([article(6)])
+    assert (len(rows), rows.converted) == (7, 6)
+    rows.convert_rest()  # the last partial chunk, once no more pages come
+    assert rows.converted == 7
 
     con = open_warehouse(tmp_path / "w.duckdb")
     now = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)

@@ -105,6 +105,11 @@ class ArticleRows:
         if len(self._pending) >= self.chunk_size:
             self._convert()
 
+    def convert_rest(self) -> None:
+        """Convert the rows still waiting for a full chunk: the pass's last pages, once no more
+        are coming, so the load transaction finds every row ready."""
+        self._convert()
+
     def _convert(self) -> None:
         if self._pending:
             table = typed_table(self._pending, _BUILT_ARTICLE_COLUMNS, fetch_error=lambda a: a.fetch_error or None)
