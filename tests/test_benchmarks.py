@@ -10,7 +10,10 @@ from benchmarks.night import (
     _batched,
     bulk_insert_seconds,
     loaded_rows,
+    recorded_loads,
+    replay_load_once,
 )
+from ingest.records import FeedSource
 from transform.articles import Article, Duplicate
 from warehouse import load
 from warehouse.db import open_warehouse
@@ -74,3 +77,26 @@ def test_history_words_in_sql_and_python_are_spelled_alike():
     ).fetchall()
     assert len({rank for rank, _ in rows}) > 500  # common and rare ranks alike
     assert all(spelled == word(rank) for rank, spelled in rows)
+
+
+def test_the_load_replay_writes_exactly_what_the_nights_load_wrote(tmp_path):
+    """The replay is timed against the bulk baseline: it must be the night's own load, on the
+    night's own inputs, into a warehouse prepared as the night's was."""
+    from axiswatch.pipeline import prepare_warehouse
+
+    sources = [FeedSource(name="f", url="https://news.example/feed")]
+    db = tmp_path / "night.duckdb"
+    prepare_warehouse(db, sources)
+    con = open_warehouse(db)
+    with recorded_loads() as calls:
+        _load(con, "night", 0, 3)
+    con.close()
+    assert len(calls) == 1
+
+    folder = tmp_path / "replay"
+    folder.mkdir()
+    assert replay_load_once(calls[0], sources, folder) > 0
+    night, replayed = loaded_rows(db, "night"), loaded_rows(folder / "replay.duckdb", "night")
+    for table in LOADED_TABLES:
+        assert replayed[table][0].equals(night[table][0]), table
+    assert night["articles"][0].num_rows == 3 and night["article_duplicates"][0].num_rows == 1
