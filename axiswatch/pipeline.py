@@ -265,7 +265,7 @@ def load_articles(
     arrive); the rest are built here."""
     built = built or ArticleBuilder(entries)
     built.add(pages)  # the pages not built yet
-    built.rows.convert_rest()  # the last partial chunk: building rows is not the load's work
+    built.rows.convert()  # the last partial chunk: building rows is not the load's work
     articles, duplicates = dedupe_exact(db, built.in_entry_order())
     run.feeds_ok = sum(r.ok for r in results)
     run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
@@ -277,7 +277,6 @@ def load_articles(
     con = open_warehouse(db)
     try:
         progress("load", 0, len(articles))
-        load.start_run(con, run)
         inserted, dup_inserted = load.load_pass(con, run, results, articles, duplicates, run.finished_at,
                                                 prebuilt=built.rows)
         progress("load", len(articles), len(articles))

@@ -145,7 +145,7 @@ def recorded_loads() -> Iterator[list]:
 
 def replay_load_seconds(call: tuple[tuple, dict], sources: Sequence, work: Path, backend: str = "duckdb",
                         repeat: int = 5) -> float:
-    """Our load as the night times it (the run row, then ``load_pass``), run again on a recorded
+    """Our load as the night times it (``load_pass``), run again on a recorded
     call's inputs, each time into a fresh warehouse of the same backend prepared as a new
     night's is (migrated, feeds recorded; a history passed with ``--db`` is not copied): the
     median of ``repeat``, the statistic the bulk baseline gets. The night's own load is one
@@ -167,14 +167,13 @@ def replay_load_once(call: tuple[tuple, dict], sources: Sequence, folder: Path, 
     from warehouse import load
     from warehouse.db import open_warehouse
 
-    (_, run, *inputs), options = call
+    (_, *args), options = call
     db = folder / "replay.duckdb" if backend == "duckdb" else f"ducklake:sqlite:{folder}/lake.sqlite"
     prepare_warehouse(db, sources)
     con = open_warehouse(db)
     try:
         started = time.perf_counter()
-        load.start_run(con, run)
-        load.load_pass(con, run, *inputs, **options)
+        load.load_pass(con, *args, **options)
         return time.perf_counter() - started
     finally:
         con.close()
@@ -366,9 +365,9 @@ def main(argv: list[str] | None = None) -> None:
     # shutting down), which weighed about 5% on 1,000 pages; the night pays it once for all pages.
     pages = [(f"http://{host}:{port}{path}", body)
              for (host, path), body in list(corpus.pages.items())[: max(200, min(EXTRACTION_SAMPLE, args.pages))]]
-    # Interleaved, best of three each: the machine's speed drifts by 10-20% between minutes, and
-    # with two rounds one slow spell in both of ours gave 0.81 (153 pages/s per core, against
-    # 172-194 in the runs before and after it).
+    # Interleaved, best of three each: the machine's speed drifts by 10-20% between minutes; with
+    # two rounds, the better of ours once ran at 153 pages/s per core (0.81), against 172-194 in
+    # the runs before and after it.
     alone = alone_all_cores = ours_extract_per_core = 0.0
     for _ in range(EXTRACTION_ROUNDS):
         alone = max(alone, trafilatura_alone(pages))

@@ -30,7 +30,6 @@ def _article(i: int) -> Article:
 
 def _load(con, run_id: str, first: int, count: int) -> None:
     run = load.RunRecord(run_id=run_id, started_at=datetime.now(UTC), finished_at=datetime.now(UTC))
-    load.start_run(con, run)
     articles = [_article(i) for i in range(first, first + count)]
     copy = Duplicate(f"https://mirror.example/{first}", articles[0].id, "https://mirror.example/x", "f", "o", "t")
     load.load_pass(con, run, [], articles, [copy], run.finished_at)

@@ -52,7 +52,6 @@ def test_text_with_surrogates_and_nul_round_trips_after_cleaning(tmp_path):
 def test_run_rows(tmp_path):
     con = open_warehouse(tmp_path / "w.duckdb")
     run = load.RunRecord(run_id="r1", started_at=datetime.now(UTC))
-    load.start_run(con, run)
     run.status, run.finished_at, run.errors = "success", datetime.now(UTC), [{"feed": "x"}]
     load.load_pass(con, run, [], [], [], run.finished_at)
     row = con.execute("SELECT status, errors FROM pipeline_runs").fetchone()
@@ -74,7 +73,6 @@ def test_load_writes_every_article_column_and_skips_stored_ids(tmp_path):
         fetch_error="timeout", http_status=504, guid="g1", raw_entry='{"title": "Ωμέγα", "tags": ["x"]}',
     )
     run = load.RunRecord(run_id="r1", started_at=now)
-    load.start_run(con, run)
     assert load.load_pass(con, run, [], [article], [], now) == (1, 0)
     row = con.execute("SELECT * FROM articles").to_arrow_table().to_pylist()[0]
     assert all(value is not None for value in row.values()), row
@@ -99,7 +97,6 @@ def test_load_writes_every_fetch_log_and_duplicate_column(tmp_path):
                     http_status=200, bytes=10, duration_ms=5, feed_format="atom10")
     copy = Duplicate("https://m.example/a", "a1", "https://m.example/a?x=1", "f", "M", "Ωμέγα 북한")
     run = load.RunRecord(run_id="r1", started_at=now)
-    load.start_run(con, run)
     load.load_pass(con, run, [failed, ok], [], [copy], now)
 
     fetches = {r["feed"]: r for r in con.execute("SELECT * FROM feed_fetches").to_arrow_table().to_pylist()}
@@ -132,13 +129,12 @@ def test_rows_built_ahead_are_loaded_only_for_the_articles_given(tmp_path):
     assert (len(rows), rows.converted) == (6, 6)  # a full chunk is in Arrow before the load
     rows.add([article(6)])
     assert (len(rows), rows.converted) == (7, 6)
-    rows.convert_rest()  # the last partial chunk, once no more pages come
+    rows.convert()  # the last partial chunk, once no more pages come
     assert rows.converted == 7
 
     con = open_warehouse(tmp_path / "w.duckdb")
     now = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
     run = load.RunRecord(run_id="r1", started_at=now)
-    load.start_run(con, run)
     wanted = [article(i) for i in (0, 2, 5, 7)]  # a7 was never added ahead
     assert load.load_pass(con, run, [], wanted, [], now, prebuilt=rows) == (4, 0)
     stored = con.execute("SELECT id, text, run_id, first_seen_at FROM articles ORDER BY id").fetchall()

@@ -124,7 +124,8 @@ def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[
     return dict(rows)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+def _start_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    """Record the run as running, in its own commit: a load that fails leaves it visible."""
     con.execute(
         "INSERT INTO pipeline_runs (run_id, started_at, status) SELECT ?, ?, 'running'"
         " WHERE NOT EXISTS (SELECT 1 FROM pipeline_runs WHERE run_id = ?)",
@@ -143,10 +144,12 @@ def load_pass(
 ) -> tuple[int, int]:
     """Write what a pass fetched in one transaction; return (articles inserted, duplicates inserted).
 
+    The run's row is written first, on its own (a rerun of the same run finds it there).
     ``prebuilt`` holds Arrow rows of these articles (and maybe of others, not written) converted
     earlier, while the pass was downloading; what it lacks is converted here.
     Tags and stories are derived afterwards from what is stored (see ``tag_untagged`` and
     ``cluster_new_articles``), so a crash in between is repaired by the next run."""
+    _start_run(con, run)
     fetch_rows = fetches_table(feeds, run.run_id, now)
     article_rows = (prebuilt or ArticleRows()).table(articles, run.run_id, now)
     duplicate_rows = duplicates_table(duplicates, run.run_id, now)

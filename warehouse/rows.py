@@ -103,14 +103,11 @@ class ArticleRows:
                 self._ids.append(article.id)
                 self._pending.append(article)
         if len(self._pending) >= self.chunk_size:
-            self._convert()
+            self.convert()
 
-    def convert_rest(self) -> None:
-        """Convert the rows still waiting for a full chunk: the pass's last pages, once no more
-        are coming, so the load transaction finds every row ready."""
-        self._convert()
-
-    def _convert(self) -> None:
+    def convert(self) -> None:
+        """Convert every queued article now (``add`` does so a full chunk at a time; the pass
+        calls this for the rest once its last pages are in, so the load finds every row ready)."""
         if self._pending:
             table = typed_table(self._pending, _BUILT_ARTICLE_COLUMNS, fetch_error=lambda a: a.fetch_error or None)
             self._batches.extend(table.to_batches())
@@ -120,7 +117,7 @@ class ArticleRows:
         """Every added row with the run's columns, and ``KEEP`` true for the rows of ``articles``
         (added now if they were not before): the rows the load is to write."""
         self.add(articles)
-        self._convert()
+        self.convert()
         wanted = {a.id for a in articles}
         rows = len(self._ids)
         table = pa.Table.from_batches(self._batches, _BUILT_ARTICLE_SCHEMA)
