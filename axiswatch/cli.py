@@ -47,6 +47,8 @@ def run(
 
 
 def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network: list[str], json_out: bool):
+    from datetime import timedelta
+
     from axiswatch.config import ConfigError, load_feeds, load_settings
     from axiswatch.pipeline import run_pass
     from transform.tagging import Tagger, TopicsError
@@ -63,7 +65,10 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
     try:
         with _progress(quiet=json_out) as report:
             summary = run_pass(sources, database, http, tagger, settings.workers, report,
-                               reports_dir=settings.reports_dir, alerts_config=settings.alerts)
+                               reports_dir=settings.reports_dir, alerts_config=settings.alerts,
+                               run_wait=settings.run_wait_seconds,
+                               stale_after=timedelta(minutes=settings.deadline_minutes),
+                               on_wait=lambda message: err.print(message, highlight=False))
     except WarehouseError as exc:
         _fail(str(exc))
     if json_out:
@@ -155,8 +160,16 @@ def _print_summary(summary) -> None:
     ]:
         table.add_row(label, str(value))
     out.print(table)
+    if summary.abandoned_runs:
+        out.print(f"Repaired after {len(summary.abandoned_runs)} abandoned run(s): {', '.join(summary.abandoned_runs)}")
     if summary.articles_new == 0 and summary.duplicates == 0:
-        out.print("[bold]Nothing new[/]: every entry is already in the warehouse.")
+        if summary.feeds_ok == 0 and summary.feeds_failed:
+            out.print(f"[bold red]Nothing fetched[/]: all {summary.feeds_failed} feeds failed (errors below).")
+        elif summary.feeds_failed:
+            out.print(f"[bold]Nothing new[/] from the {summary.feeds_ok} feeds that answered; "
+                      f"{summary.feeds_failed} failed (errors below).")
+        else:
+            out.print("[bold]Nothing new[/]: every entry is already in the warehouse.")
     for error in summary.errors[:20]:
         out.print(f"[red]{error['kind']}[/] {error['feed']}: {error['message']} ({error['url']})", highlight=False)
     if len(summary.errors) > 20:
@@ -588,6 +601,51 @@ def alerts_pending(
         grid.add_row(r["rule"], r["channel"], r["headline"] or r["cluster_id"], str(r["attempts"]),
                      f"{r['next_attempt_at']:%Y-%m-%d %H:%M}", r["last_error"] or "")
     out.print(grid)
+
+
+@app.command()
+def runs(
+    db: WarehouseOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object per run, one per line.")] = False,
+) -> None:
+    """List recent runs: state (running, loaded, finished, failed, abandoned), counts and errors."""
+    from warehouse.db import WarehouseError, connect
+    from warehouse.runs import recent_runs
+
+    database = _database(db)
+    if not Location.parse(database).is_lake and not Path(database).exists():
+        _fail(f"{database}: no such warehouse (run `axiswatch run` first or pass --db)")
+    try:
+        con = connect(database, read_only=True)
+        try:
+            rows = recent_runs(con, limit)
+        finally:
+            con.close()
+    except WarehouseError as exc:
+        _fail(str(exc))
+    for row in rows:
+        row["errors"] = json.loads(row["errors"] or "[]")
+    if json_out:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=_iso))
+        return
+    grid = Table(title=f"runs in {database}")
+    for col in ("run", "status", "started", "took", "feeds ok/failed", "new", "dups", "axis", "stories", "errors", "why"):
+        grid.add_column(col, overflow="fold")
+    for r in rows:
+        took = f"{(r['finished_at'] - r['started_at']).total_seconds():.0f}s" if r["finished_at"] else ""
+        grid.add_row(
+            r["run_id"], r["status"], f"{r['started_at']:%Y-%m-%d %H:%M}", took,
+            f"{r['feeds_ok'] or 0}/{r['feeds_failed'] or 0}", str(r["articles_new"] or 0), str(r["duplicates"] or 0),
+            str(r["axis_new"] or 0), str(r["stories_new"] or 0), str(len(r["errors"])), r["failure"] or "",
+        )
+    out.print(grid)
+
+
+def _iso(value):
+    """JSON for what json cannot write itself: times as ISO 8601."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def main() -> None:  # pragma: no cover

@@ -104,7 +104,8 @@ class Settings(BaseModel):
     schedule: str = "0 2 * * *"  # nightly ingest (cron, UTC); AXISWATCH_SCHEDULE overrides per deployment
     staging_dir: str = "data/staging"  # run-scoped files passed between Airflow tasks
     article_batch_size: int = Field(50, ge=1)  # pages per mapped fetch task
-    deadline_minutes: int = Field(180, ge=1)  # alert when a nightly run has not finished this long after its slot
+    deadline_minutes: int = Field(180, ge=1)  # alert when a run has not finished this long after it was queued; an unfinished run older than this is abandoned
+    run_wait_seconds: float = Field(300, ge=0)  # how long a run waits for another run on the same warehouse before giving up (exit 2)
     unhealthy_after: int = Field(3, ge=1)  # a feed failing this many runs in a row is reported unhealthy
     backups_dir: str = "data/backups"
     backups_keep: int = Field(7, ge=1)

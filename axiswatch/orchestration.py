@@ -1,42 +1,36 @@
-"""The nightly ingest as Airflow runs it: one function per task, small JSON-able values in and
-out, bulk data in the run's staging folder. The DAG files only wire these together; every step
-underneath is the same one `axiswatch run` uses.
+"""The nightly run as Airflow runs it: one function per task, each calling exactly one step of
+``axiswatch.steps`` (the steps ``axiswatch run`` calls in one process), with small JSON values
+in and out (each under 1 KB) and bulk data in the run's staging folder.
+
+This module imports only what every task needs (settings, staging); each task imports its own
+step's modules when it runs, so 500 per-feed tasks a night do not each load the tagger, the
+clustering libraries and DuckDB.
 
 Failure policy: a broken feed or page is data (recorded, reported, the run goes on); a bad
-config is permanent (`ConfigError`: fail fast, no retries); an unavailable warehouse is transient
-(`WarehouseError`: retried with backoff by Airflow).
+config or parameter is permanent (``ConfigError``: fail fast in the first task, no retries); a
+missing plan means the first task failed (``PlanMissing``: the task is skipped, not failed again);
+an unavailable or busy warehouse is transient (``WarehouseError``: retried with backoff).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 from axiswatch import staging
 from axiswatch.config import ConfigError, Settings, load_feeds, load_settings
-from axiswatch.pipeline import (
-    cluster_new_articles,
-    fetch_articles,
-    finish_run,
-    load_articles,
-    new_entries,
-    prepare_warehouse,
-    refresh_snapshot,
-    tag_untagged,
-)
-from ingest.feeds import fetch_feed
-from ingest.http import HttpClient
 from ingest.records import Extraction, FeedResult, FeedSource, FeedState
 from ingest.text import safe_name
-from transform.tagging import Tagger, TopicsError
-from warehouse import load
-from warehouse.db import open_warehouse
-from warehouse.location import Location
-from warehouse.report import publish_run_report
+
+ERROR_CHARS = 200  # an error message in an XCom is cut here; the full one is in the warehouse
+
+
+class PlanMissing(RuntimeError):
+    """The run has no plan: its first task failed, and later tasks have nothing to do."""
 
 
 def home() -> Path:
@@ -49,6 +43,8 @@ def settings_for(config: str | None) -> Settings:
 
     Airflow workers do not start in the project folder, so relative paths must not depend on
     the working directory."""
+    from warehouse.location import Location
+
     base = home()
     path = None
     if config:
@@ -66,31 +62,63 @@ def run_folder(settings: Settings, run_id: str) -> Path:
     return staging.run_folder(settings.staging_dir, run_id)
 
 
-def prepare(config: str | None, run_id: str, feeds_file: str | None = None) -> list[str]:
-    """Validate config, migrate the warehouse, and write the run's plan (feeds and their state);
-    return the feed names to fetch."""
+def parse_since(since: str | None) -> datetime | None:
+    """The ``retag_since`` parameter as a UTC time; a ``ConfigError`` when it is not an ISO date."""
+    if not since:
+        return None
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        raise ConfigError(f"retag_since {since!r}: not an ISO date (e.g. 2026-11-01)") from None
+    return start if start.tzinfo else start.replace(tzinfo=UTC)
+
+
+def _tagger(settings: Settings):
+    from transform.tagging import Tagger, TopicsError
+
+    try:
+        return Tagger.from_file(settings.topics_file)
+    except TopicsError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _context(settings: Settings, run_id: str, plan: dict | None = None):
+    """The step context of this Airflow run (its sources and start come from the plan)."""
+    from axiswatch.steps import RunContext
+
+    started = datetime.fromisoformat(plan["started_at"]) if plan else datetime.now(UTC)
+    sources = [FeedSource(**s) for s in plan["sources"]] if plan else []
+    return RunContext(
+        run_id=run_id, started_at=started, database=settings.database, sources=sources,
+        http=settings.http.settings(), workers=settings.workers, orchestrator="airflow",
+        reports_dir=settings.reports_dir, alerts=settings.alerts, run_wait=settings.run_wait_seconds,
+        stale_after=timedelta(minutes=settings.deadline_minutes),
+    )
+
+
+def prepare(config: str | None, run_id: str, feeds_file: str | None = None,
+            retag: bool = False, retag_since: str | None = None) -> list[str]:
+    """Validate the settings, feeds, topics and the run's parameters before anything is written,
+    then run the prepare step (migrate, claim the warehouse) and write the run's plan; return the
+    feed names to fetch."""
+    from axiswatch import steps
+
     settings = settings_for(config)
     feeds_path = str(home() / feeds_file) if feeds_file else settings.feeds_file
     sources = [s for s in load_feeds(feeds_path) if s.enabled]
-    try:
-        Tagger.from_file(settings.topics_file)
-    except TopicsError as exc:
-        raise ConfigError(str(exc)) from None
-    states = prepare_warehouse(settings.database, sources)
-    folder = run_folder(settings, run_id)
-    staging.write_json(folder / "plan.json", {
-        "run_id": run_id,
-        "started_at": datetime.now(UTC),
-        "sources": [asdict(s) for s in sources],
-        "states": {s.name: asdict(states.get(s.name, FeedState())) for s in sources},
-    })
+    _tagger(settings)
+    parse_since(retag_since)  # a bad date fails here, before anything is written
+    plan = {"run_id": run_id, "started_at": datetime.now(UTC).isoformat(), "sources": [asdict(s) for s in sources]}
+    prepared = steps.prepare(_context(settings, run_id, plan))
+    plan["states"] = {s.name: asdict(prepared.states.get(s.name, FeedState())) for s in sources}
+    staging.write_json(run_folder(settings, run_id) / "plan.json", plan)
     return [s.name for s in sources]
 
 
 def _plan(folder: Path) -> dict:
     path = folder / "plan.json"
     if not path.exists():
-        raise ConfigError(f"{path}: the run's plan is gone; clear the whole run so 'prepare' writes it again")
+        raise PlanMissing(f"{path}: no plan for this run (its 'prepare' task failed or was cleared alone)")
     return staging.read_json(path)
 
 
@@ -98,8 +126,20 @@ def _feed_file(folder: Path, name: str) -> Path:
     return folder / "feeds" / f"{safe_name(name)}.json"
 
 
-def fetch_one_feed(config: str | None, run_id: str, name: str) -> dict:
-    """Fetch and parse one feed into the staging folder; a failing feed is a result, not an error."""
+class FeedFetched(TypedDict):
+    feed: str
+    status: str
+    entries: int
+    error_kind: str | None
+    error: str | None
+
+
+def fetch_one_feed(config: str | None, run_id: str, name: str) -> FeedFetched:
+    """Fetch and parse one feed into the staging folder; a failing feed is a result, not an error.
+    Imports only the HTTP client and the feed parser (this task runs once per feed)."""
+    from ingest.feeds import fetch_feed
+    from ingest.http import HttpClient
+
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
@@ -109,12 +149,11 @@ def fetch_one_feed(config: str | None, run_id: str, name: str) -> dict:
         result = fetch_feed(client, source, state)
     staging.write_json(_feed_file(folder, name), staging.feed_result_to_dict(result))
     return {"feed": name, "status": result.status, "entries": len(result.entries),
-            "error_kind": result.error_kind or None, "error": result.error or None}
+            "error_kind": result.error_kind or None, "error": (result.error or "")[:ERROR_CHARS] or None}
 
 
-def _staged_results(folder: Path) -> tuple[list[FeedResult], list[dict]]:
+def _staged_results(folder: Path, plan: dict) -> tuple[list[FeedResult], list[dict]]:
     """Feed results on disk, plus an error for each planned feed whose task left nothing."""
-    plan = _plan(folder)
     results, missing = [], []
     for source in plan["sources"]:
         path = _feed_file(folder, source["name"])
@@ -127,11 +166,15 @@ def _staged_results(folder: Path) -> tuple[list[FeedResult], list[dict]]:
 
 
 def plan_pages(config: str | None, run_id: str) -> list[str]:
-    """Split the new article URLs into batches for the mapped page-fetch tasks."""
+    """Run the plan-pages step and split the new article URLs into staged batches for the
+    mapped page-fetch tasks; return the batch files."""
+    from axiswatch import steps
+
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
-    results, _ = _staged_results(folder)
-    entries = new_entries(settings.database, results)
+    plan = _plan(folder)
+    results, _ = _staged_results(folder, plan)
+    entries = steps.plan_pages(_context(settings, run_id, plan), results)
     items = list(entries.items())
     size = settings.article_batch_size
     paths = []
@@ -141,31 +184,60 @@ def plan_pages(config: str | None, run_id: str) -> list[str]:
     return paths
 
 
-def fetch_page_batch(config: str | None, batch_path: str) -> dict:
-    """Fetch and extract one batch of pages into the staging folder."""
+class BatchFetched(TypedDict):
+    batch: str
+    pages: int
+    failed: int
+
+
+def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
+    """Run the fetch-pages step on one staged batch (with the run's feeds, so each feed's
+    crawl_delay applies to its pages' hosts exactly as on the command line)."""
+    from axiswatch import steps
+    from ingest.http import HttpClient
+
     settings = settings_for(config)
     batch = Path(batch_path)
+    folder = batch.parent.parent
+    plan = _plan(folder)
+    ctx = _context(settings, plan["run_id"], plan)
     entries = {url: staging.entry_from_dict(e) for url, e in staging.read_json(batch).items()}
-    with HttpClient(settings.http.settings()) as client:
-        pages = fetch_articles(client, entries, settings.workers)
-    out = batch.parent.parent / "pages" / batch.name
-    staging.write_json(out, {url: asdict(p) for url, p in pages.items()})
+    with HttpClient(ctx.http) as client:
+        pages = steps.fetch_pages(ctx, entries, client)
+    staging.write_json(folder / "pages" / batch.name, {url: asdict(p) for url, p in pages.items()})
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
 
 
-def load_run(config: str | None, run_id: str) -> dict:
-    """Load everything staged for the run in one transaction; a second call for the same run is a no-op."""
+class Loaded(TypedDict):
+    run_id: str
+    already_loaded: bool
+    feeds_ok: int
+    feeds_failed: int
+    entries_seen: int
+    articles_new: int
+    duplicates: int
+    pages_failed: int
+    errors: int  # how many; the errors themselves are in pipeline_runs.errors
+
+
+def load_run(config: str | None, run_id: str) -> Loaded:
+    """Run the load step on everything staged for the run; a second call for the same run is a no-op."""
+    from axiswatch import steps
+    from warehouse.load import run_row
+    from warehouse.runs import DONE
+
     settings = settings_for(config)
-    con = open_warehouse(settings.database)
-    try:
-        existing = load.run_row(con, run_id)
-    finally:
-        con.close()
-    if existing and existing["status"] in ("loaded", "success"):
-        return {"run_id": run_id, "already_loaded": True, "articles_new": 0, "duplicates": 0}
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
-    results, missing = _staged_results(folder)
+    ctx = _context(settings, run_id, plan)
+    with steps.warehouse(ctx) as con:
+        existing = run_row(con, run_id)
+    if existing and existing["status"] in DONE:
+        return {"run_id": run_id, "already_loaded": True, "feeds_ok": existing["feeds_ok"] or 0,
+                "feeds_failed": existing["feeds_failed"] or 0, "entries_seen": existing["entries_seen"] or 0,
+                "articles_new": 0, "duplicates": 0, "pages_failed": 0,
+                "errors": len(json.loads(existing["errors"] or "[]"))}
+    results, missing = _staged_results(folder, plan)
     entries, pages = {}, {}
     for batch in sorted((folder / "batches").glob("*.json")):
         for url, data in staging.read_json(batch).items():
@@ -175,57 +247,96 @@ def load_run(config: str | None, run_id: str) -> dict:
         for url in staging.read_json(batch):
             pages[url] = staging.extraction_from_dict(staged[url]) if url in staged else Extraction(
                 source=url, reason="page task did not finish; see its log")
-    run = load.RunRecord(run_id=plan["run_id"], started_at=datetime.fromisoformat(plan["started_at"]))
-    loaded = load_articles(settings.database, run, results, entries, pages, missing, len(missing))
-    return {"run_id": run.run_id, "already_loaded": False, "feeds_ok": run.feeds_ok,
-            "feeds_failed": run.feeds_failed, "entries_seen": run.entries_seen,
+    loaded = steps.load(ctx, results, entries, pages, missing, len(missing))
+    return {"run_id": run_id, "already_loaded": False, "feeds_ok": loaded.feeds_ok,
+            "feeds_failed": loaded.feeds_failed, "entries_seen": loaded.entries_seen,
             "articles_new": loaded.articles_new, "duplicates": loaded.duplicates,
-            "pages_failed": loaded.pages_failed, "errors": loaded.errors}
+            "pages_failed": loaded.pages_failed, "errors": len(loaded.errors)}
 
 
-def tag_and_cluster(config: str | None, run_id: str) -> dict:
-    """Tag new articles with the current tagger, give them stories, and close the run."""
+class Tagged(TypedDict):
+    tagger_version: str
+    tagged: int
+    axis_new: int
+    retagged: int
+    retag_changed: int
+
+
+def tag_run(config: str | None, run_id: str, retag: bool = False, retag_since: str | None = None) -> Tagged:
+    """Run the tag step (and, when the run's ``retag`` parameter asks, re-apply the tagger to the
+    stored articles since ``retag_since``, checked already by ``prepare``)."""
+    from axiswatch import steps
+    from warehouse.tags import tag_stored
+
     settings = settings_for(config)
-    try:
-        tagger = Tagger.from_file(settings.topics_file)
-    except TopicsError as exc:
-        raise ConfigError(str(exc)) from None
-    tags = tag_untagged(settings.database, tagger)
-    stories = cluster_new_articles(settings.database, run_id=run_id)
-    finish_run(settings.database, run_id, tags, stories)
-    con = open_warehouse(settings.database)
-    try:
-        run = load.run_row(con, run_id) or {}
-    finally:
-        con.close()
-    started = run.get("started_at") or datetime.now(UTC)
-    stored = tags.articles or stories.articles or run.get("articles_new") or run.get("duplicates")
-    snapshot = refresh_snapshot(settings.database, bool(stored))
-    report = publish_run_report(snapshot, settings.reports_dir, run_id, started)
-    return {"report": str(report), "tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
-            "stories_new": stories.stories_new, "axis_stories_new": stories.axis_stories_new}
+    plan = _plan(run_folder(settings, run_id))
+    ctx = _context(settings, run_id, plan)
+    tagger = _tagger(settings)
+    tags = steps.tag(ctx, tagger)
+    result: Tagged = {"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
+                      "retagged": 0, "retag_changed": 0}
+    if retag:
+        with steps.warehouse(ctx) as con:
+            again = tag_stored(con, tagger, parse_since(retag_since), only_untagged=False)
+        result.update(retagged=again.articles, retag_changed=again.changed)
+    return result
+
+
+class Clustered(TypedDict):
+    clustered: int
+    stories_new: int
+    axis_stories_new: int
+
+
+def cluster_run(config: str | None, run_id: str) -> Clustered:
+    """Run the cluster step."""
+    from axiswatch import steps
+
+    settings = settings_for(config)
+    plan = _plan(run_folder(settings, run_id))
+    stories = steps.cluster(_context(settings, run_id, plan))
+    return {"clustered": stories.articles, "stories_new": stories.stories_new,
+            "axis_stories_new": stories.axis_stories_new}
+
+
+def publish_run(config: str | None, run_id: str) -> dict:
+    """Run the publish step (index, snapshot, report; the run becomes finished), then remove the
+    run's staging folder and return what ops read (``run_summary``)."""
+    from axiswatch import steps
+
+    settings = settings_for(config)
+    folder = run_folder(settings, run_id)
+    published = steps.publish(_context(settings, run_id, _plan(folder)))
+    staging.remove(folder)
+    return {**run_summary(config, run_id), "report": published.report}
 
 
 def run_summary(config: str | None, run_id: str) -> dict:
     """What ops read at the end of a run: counts, failures by kind, feeds failing night after night."""
+    from collections import Counter
+
+    from warehouse.db import connect
+    from warehouse.load import run_row, unhealthy_feeds
+
     settings = settings_for(config)
-    con = open_warehouse(settings.database)
+    con = connect(settings.database)
     try:
-        row = load.run_row(con, run_id) or {}
-        unhealthy = load.unhealthy_feeds(con, settings.unhealthy_after)
+        row = run_row(con, run_id) or {}
+        unhealthy = unhealthy_feeds(con, settings.unhealthy_after)
     finally:
         con.close()
     errors = json.loads(row.get("errors") or "[]")
+    keys = ("feeds_ok", "feeds_failed", "entries_seen", "articles_new", "duplicates", "axis_new",
+            "pages_failed", "stories_new", "axis_stories_new")
     return {
-        "run_id": run_id, "status": row.get("status"),
-        **{k: row.get(k) for k in ("feeds_ok", "feeds_failed", "entries_seen", "articles_new", "duplicates", "axis_new")},
+        "run_id": run_id, "status": row.get("status"), **{k: row.get(k) for k in keys},
         "failures_by_kind": dict(Counter(e["kind"] for e in errors)),
-        "unhealthy_feeds": [{"feed": f["name"], "failing_runs": f["failure_streak"]} for f in unhealthy],
+        "unhealthy_feeds": [{"feed": f["name"], "failing_runs": f["failure_streak"]} for f in unhealthy][:10],
     }
 
 
 def clean_staging(config: str | None, run_id: str) -> None:
-    """Remove the run's staging folder (after a successful load)."""
+    """Remove the run's staging folder."""
     staging.remove(run_folder(settings_for(config), run_id))
 
 
@@ -234,16 +345,7 @@ def retag_stored(config: str | None, since: str | None) -> dict:
     from axiswatch.pipeline import retag
 
     settings = settings_for(config)
-    try:
-        tagger = Tagger.from_file(settings.topics_file)
-        start = datetime.fromisoformat(since) if since else None
-    except TopicsError as exc:
-        raise ConfigError(str(exc)) from None
-    except ValueError:
-        raise ConfigError(f"retag_since {since!r}: not an ISO date") from None
-    if start is not None and start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    return retag(settings.database, tagger, start).as_json()
+    return retag(settings.database, _tagger(settings), parse_since(since)).as_json()
 
 
 def send_alerts(config: str | None, run_id: str | None) -> dict:

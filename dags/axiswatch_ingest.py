@@ -2,7 +2,10 @@
 axiswatch.orchestration and are the same ones `axiswatch run` uses).
 
 prepare -> fetch_feed (mapped, one per feed) -> plan_pages -> fetch_pages (mapped batches)
--> load (one writer) -> tag_and_cluster -> publish (updates the warehouse Asset, cleans staging)
+-> load (one writer) -> tag -> cluster -> publish (updates the warehouse Asset, cleans staging)
+
+Each task calls exactly one step of axiswatch.steps. A bad config or parameter fails `prepare`
+alone (no retries); the tasks after it are skipped, so ops get one alert for one mistake.
 
 Nothing heavy is imported at parse time: airflow.sdk, the failure callback (logging and os only),
 and the settings file read with
@@ -26,7 +29,7 @@ from airflow.sdk import (
     dag,
     task,
 )
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from axiswatch.ops import task_failed  # light: logging and os only
 
@@ -46,17 +49,23 @@ def _setting(key: str, default):
 
 
 def _permanent(fn, *args):
-    """Run a step; a configuration error fails the task at once instead of retrying."""
+    """Run a step; a configuration error fails the task at once instead of retrying, and a run
+    whose first task failed (no plan) skips the task instead of failing it again."""
     from axiswatch.config import ConfigError
+    from axiswatch.orchestration import PlanMissing
 
     try:
         return fn(*args)
     except ConfigError as exc:
         raise AirflowFailException(str(exc)) from None
+    except PlanMissing as exc:
+        raise AirflowSkipException(str(exc)) from None
 
 
 def _deadline() -> DeadlineAlert | None:
-    """Alert when the nightly run has not finished this long after its slot (slow, or never ran).
+    """Alert when a run has not finished this long after it was queued: scheduled, manual and
+    backfill runs alike (a deadline on the logical date would fire at once for a backfill or a
+    first unpause, and never for a manual run).
 
     AXISWATCH_DEADLINE_MINUTES=0 turns it off: Airflow 3.3.2's ``dag.test()`` cannot run a DAG
     with a deadline ('dict' object has no attribute 'hex'), so the in-process tests do that."""
@@ -64,11 +73,10 @@ def _deadline() -> DeadlineAlert | None:
     if minutes <= 0:
         return None
     return DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=minutes),
         callback=SyncCallback("axiswatch.ops.deadline_missed", kwargs={"dag_id": "axiswatch_ingest"}),
     )
-
 
 
 @dag(
@@ -94,13 +102,15 @@ def _deadline() -> DeadlineAlert | None:
     doc_md=__doc__,
 )
 def axiswatch_ingest():
-    @task(pool=POOL)
+    # multiple_outputs=False: a task returning a dict would otherwise push every key as its own XCom.
+    @task(pool=POOL, multiple_outputs=False)
     def prepare(params=None, run_id=None) -> list[str]:
         from axiswatch.orchestration import prepare as step
 
-        return _permanent(step, CONFIG, run_id, params.get("feeds_file"))
+        return _permanent(step, CONFIG, run_id, params.get("feeds_file"), params.get("retag"),
+                          params.get("retag_since"))
 
-    @task(map_index_template="{{ task.op_kwargs['name'] }}")
+    @task(map_index_template="{{ task.op_kwargs['name'] }}", multiple_outputs=False)
     def fetch_feed(name: str, run_id=None) -> dict:
         from axiswatch.orchestration import fetch_one_feed
 
@@ -112,36 +122,37 @@ def axiswatch_ingest():
 
         return _permanent(step, CONFIG, run_id)
 
-    @task
+    @task(multiple_outputs=False)
     def fetch_pages(batch: str) -> dict:
         from axiswatch.orchestration import fetch_page_batch
 
         return _permanent(fetch_page_batch, CONFIG, batch)
 
-    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE)
+    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE, multiple_outputs=False)
     def load(run_id=None) -> dict:
         from axiswatch.orchestration import load_run
 
         return _permanent(load_run, CONFIG, run_id)
 
-    @task(pool=POOL)
-    def tag_and_cluster(loaded: dict, params=None) -> dict:
-        from axiswatch.orchestration import retag_stored
-        from axiswatch.orchestration import tag_and_cluster as step
+    @task(pool=POOL, multiple_outputs=False)
+    def tag(loaded: dict, params=None, run_id=None) -> dict:
+        from axiswatch.orchestration import tag_run
 
-        result = _permanent(step, CONFIG, loaded["run_id"])
-        if params.get("retag"):
-            result["retag"] = _permanent(retag_stored, CONFIG, params.get("retag_since"))
-        return result
+        return _permanent(tag_run, CONFIG, run_id, params.get("retag"), params.get("retag_since"))
 
-    @task(outlets=[WAREHOUSE])
-    def publish(tagged: dict, run_id=None) -> dict:
+    @task(pool=POOL, multiple_outputs=False)
+    def cluster(tagged: dict, run_id=None) -> dict:
+        from axiswatch.orchestration import cluster_run
+
+        return _permanent(cluster_run, CONFIG, run_id)
+
+    @task(pool=POOL, outlets=[WAREHOUSE], multiple_outputs=False)
+    def publish(clustered: dict, run_id=None) -> dict:
         from axiswatch.ops import report_unhealthy
-        from axiswatch.orchestration import clean_staging, run_summary
+        from axiswatch.orchestration import publish_run
 
-        summary = {**run_summary(CONFIG, run_id), **tagged}
+        summary = _permanent(publish_run, CONFIG, run_id)
         report_unhealthy(summary)
-        clean_staging(CONFIG, run_id)
         print("axiswatch run summary:", summary)
         return summary
 
@@ -152,6 +163,7 @@ def axiswatch_ingest():
     pages = fetch_pages.expand(batch=batches)
     loaded = load()
     pages >> loaded
-    publish(tag_and_cluster(loaded))
+    publish(cluster(tag(loaded)))
+
 
 axiswatch_ingest()

@@ -84,7 +84,7 @@ def test_a_page_that_hangs_fails_alone_and_its_batch_mates_are_extracted(monkeyp
 
 
 def test_fetch_articles_hands_every_page_over_once_by_canonical_url(server, client):
-    from axiswatch.pipeline import fetch_articles
+    from ingest.pages import fetch_articles
     from ingest.records import Entry
 
     entries = {}

@@ -96,7 +96,7 @@ def test_full_pass_then_idempotent_rerun(site, db, tmp_path, fast_http, repo_roo
     assert statuses["atom"] == "unchanged"  # no validators: same body hash, not parsed
     streak = dict(query(db, "SELECT name, failure_streak FROM feeds"))
     assert streak["error"] == 2 and streak["rss"] == 0
-    assert query(db, "SELECT count(*) FROM pipeline_runs WHERE status = 'success'") == [(2,)]
+    assert query(db, "SELECT count(*) FROM pipeline_runs WHERE status = 'finished'") == [(2,)]
 
 
 def test_page_fetched_once_across_runs_even_when_feed_changes(site, db, tmp_path, fast_http, repo_root):

@@ -52,10 +52,10 @@ def test_text_with_surrogates_and_nul_round_trips_after_cleaning(tmp_path):
 def test_run_rows(tmp_path):
     con = open_warehouse(tmp_path / "w.duckdb")
     run = load.RunRecord(run_id="r1", started_at=datetime.now(UTC))
-    run.status, run.finished_at, run.errors = "success", datetime.now(UTC), [{"feed": "x"}]
+    run.status, run.finished_at, run.errors = "finished", datetime.now(UTC), [{"feed": "x"}]
     load.load_pass(con, run, [], [], [], run.finished_at)
     row = con.execute("SELECT status, errors FROM pipeline_runs").fetchone()
-    assert row[0] == "success" and '"feed"' in row[1]
+    assert row[0] == "finished" and '"feed"' in row[1]
     assert isinstance(con, duckdb.DuckDBPyConnection)
 
 

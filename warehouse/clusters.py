@@ -4,14 +4,24 @@ those that have one, and the per-story aggregates analysts read."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from transform.clusters import Doc, Signature
-from warehouse.db import registered
+from ingest.progress import Progress, no_progress
+from transform.clusters import (
+    ClusterSettings,
+    Doc,
+    Signature,
+    StoryIndex,
+    assign,
+    cluster_id_for,
+    signatures,
+)
+from warehouse.db import in_transaction, registered
 from warehouse.rows import TIME
 
 
@@ -152,3 +162,50 @@ def window_bounds(docs: Sequence[Doc], days: float) -> tuple[datetime, datetime]
     if not times:
         return None
     return min(times) - timedelta(days=days), max(times) + timedelta(days=days)
+
+
+@dataclass
+class ClusterSummary:
+    articles: int = 0
+    stories_new: int = 0
+    joined: int = 0
+    axis_stories_new: int = 0
+
+
+def cluster_unclustered(
+    con: duckdb.DuckDBPyConnection, settings: ClusterSettings | None = None, run_id: str | None = None,
+    progress: Progress = no_progress,
+) -> ClusterSummary:
+    """Give every article without a story one: join a near-duplicate's story or found a new one.
+
+    The index is rebuilt from the signatures stored for articles in the window, so a fresh
+    process (or an Airflow worker on another machine) reaches the same answer."""
+    settings = settings or ClusterSettings()
+    docs = unclustered(con)
+    index = StoryIndex(settings)
+    bounds = window_bounds(docs, settings.window_days)
+    if bounds:
+        for member_id, cluster_id, time, sig in members_between(con, *bounds):
+            index.add(member_id, cluster_id, time, sig)
+    progress("clusters", 0, len(docs))
+    assignments = []
+    for n, (doc, sig) in enumerate(zip(docs, signatures(docs, settings)), 1):
+        assignments.append((doc, assign(index, doc, sig), sig))
+        if n % 500 == 0:
+            progress("clusters", n, len(docs))
+    progress("clusters", len(docs), len(docs))
+    now = datetime.now(UTC)
+
+    def save() -> None:
+        save_assignments(con, assignments, run_id, now)
+        if run_id:
+            refresh_stories(con, stories_of_duplicates(con, run_id), now)
+
+    in_transaction(con, save)
+    founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
+    summary = ClusterSummary(len(assignments), len(founded), len(assignments) - len(founded))
+    if founded:
+        summary.axis_stories_new = con.execute(
+            "SELECT count(*) FROM v_axis_stories WHERE cluster_id IN (SELECT unnest(?))", [sorted(founded)]
+        ).fetchone()[0]
+    return summary

@@ -40,6 +40,7 @@ class RunRecord:
     duplicates: int = 0
     axis_new: int = 0
     errors: list[dict] = field(default_factory=list)
+    pages_failed: int = 0
 
 
 Rows = list[dict] | pa.Table
@@ -159,6 +160,7 @@ def load_pass(
         inserted = append_new(con, "articles", article_rows, ("id",), keep=KEEP)
         dup_inserted = append_new(con, "article_duplicates", duplicate_rows, ("canonical_url",))
         _update_feed_state(con, feeds, now)
+        run.articles_new, run.duplicates = inserted, dup_inserted  # what was written, not what was offered
         finish_run(con, run)
         return inserted, dup_inserted
 
@@ -188,13 +190,6 @@ def latest_axis_flags(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]
     return dict(rows)
 
 
-def mark_run_done(con: duckdb.DuckDBPyConnection, run_id: str, axis_new: int, now: datetime) -> None:
-    con.execute(
-        "UPDATE pipeline_runs SET status = 'success', axis_new = ?, finished_at = ? WHERE run_id = ?",
-        [axis_new, now, run_id],
-    )
-
-
 def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
     rows = fetch_dicts(con.execute("SELECT * FROM pipeline_runs WHERE run_id = ?", [run_id]))
     return rows[0] if rows else None
@@ -213,9 +208,9 @@ def finish_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     """Write the run's status and counts (called at load, and again when tagging is done)."""
     con.execute(
         "UPDATE pipeline_runs SET finished_at = ?, status = ?, feeds_ok = ?, feeds_failed = ?,"
-        " entries_seen = ?, articles_new = ?, duplicates = ?, axis_new = ?, errors = ? WHERE run_id = ?",
+        " entries_seen = ?, articles_new = ?, duplicates = ?, axis_new = ?, errors = ?, pages_failed = ? WHERE run_id = ?",
         [run.finished_at, run.status, run.feeds_ok, run.feeds_failed, run.entries_seen, run.articles_new,
-         run.duplicates, run.axis_new, json.dumps(run.errors, ensure_ascii=False), run.run_id],
+         run.duplicates, run.axis_new, json.dumps(run.errors, ensure_ascii=False), run.pages_failed, run.run_id],
     )
 
 

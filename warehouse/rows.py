@@ -14,8 +14,8 @@ from operator import attrgetter
 
 import pyarrow as pa
 
-from ingest.records import FeedResult
-from transform.articles import Article, Duplicate
+from ingest.records import Entry, Extraction, FeedResult
+from transform.articles import Article, Duplicate, build_article
 
 TIME = pa.timestamp("us", tz="UTC")
 TEXT = pa.string()
@@ -124,3 +124,24 @@ class ArticleRows:
         table = table.append_column("run_id", pa.array([run_id] * rows, TEXT))
         table = table.append_column("first_seen_at", pa.array([now] * rows, TIME))
         return table.append_column(KEEP, pa.array([i in wanted for i in self._ids], pa.bool_()))
+
+
+class ArticleBuilder:
+    """Articles built from their entries and extracted pages as the pages come in, and turned
+    into Arrow rows a chunk at a time (``ArticleRows``), so the load after the last page only
+    has to write them."""
+
+    def __init__(self, entries: dict[str, Entry]) -> None:
+        self.entries = entries
+        self.articles: dict[str, Article] = {}  # by canonical URL
+        self.rows = ArticleRows()
+
+    def add(self, pages: dict[str, Extraction]) -> None:
+        """Build the articles of ``pages`` (by canonical URL) not built before."""
+        built = [build_article(url, self.entries[url], page) for url, page in pages.items() if url not in self.articles]
+        self.articles.update((a.canonical_url, a) for a in built)
+        self.rows.add(built)
+
+    def in_entry_order(self) -> list[Article]:
+        """The built articles in the order of the entries (the order exact dedup keeps first)."""
+        return [self.articles[url] for url in self.entries if url in self.articles]

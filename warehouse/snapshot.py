@@ -38,13 +38,16 @@ def snapshot_path(db: str | Path) -> Path:
     return db.with_name(f"{db.stem}.snapshot{db.suffix or '.duckdb'}")
 
 
-def publish_snapshot(db: str | Path) -> str | Path:
-    """Checkpoint the warehouse and atomically replace its snapshot with a copy of it."""
+def publish_snapshot(db: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> str | Path:
+    """Checkpoint the warehouse and atomically replace its snapshot with a copy of it.
+
+    ``con`` is the caller's open connection to ``db`` (kept open); without it one is opened."""
     if Location.parse(db).is_lake:
         return reader_location(db)
     db, target = Path(db), snapshot_path(db)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con = open_warehouse(db)  # holding the write lock: nobody changes the file while we copy it
+    own = con is None
+    con = open_warehouse(db) if own else con  # holding the write lock: nobody changes the file while we copy it
     try:
         con.execute("CHECKPOINT")
         shutil.copyfile(db, tmp)
@@ -52,7 +55,8 @@ def publish_snapshot(db: str | Path) -> str | Path:
         tmp.unlink(missing_ok=True)
         raise WarehouseError(f"cannot write snapshot {target}: {exc.strerror or exc}") from None
     finally:
-        con.close()
+        if own:
+            con.close()
     os.replace(tmp, target)
     return target
 

@@ -1,0 +1,292 @@
+"""The steps of a run, each one function: prepare, fetch feeds, plan pages, fetch pages, load,
+tag, cluster, publish, alert.
+
+``axiswatch run`` calls them in order in one process (``axiswatch.pipeline.run_pass``); every
+Airflow task calls exactly one of them (``axiswatch.orchestration``), moving what one step hands
+the next through staging files. Each step that touches the warehouse opens one connection and
+closes it, so the file is not held while the network works; migrations are applied once, in
+``prepare``. The work itself lives in the stages: fetching in ``ingest/``, tagging and clustering
+in ``transform/``, SQL in ``warehouse/``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.progress import Progress, no_progress, one_step
+from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
+
+if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task imports this file
+    import duckdb
+
+    from alerts.config import AlertsConfig
+    from alerts.outbox import AlertSummary
+    from ingest.http import HttpClient, HttpSettings
+    from transform.clusters import ClusterSettings
+    from transform.tagging import Tagger
+    from warehouse.clusters import ClusterSummary
+    from warehouse.rows import ArticleBuilder
+    from warehouse.tags import TagSummary
+
+
+@dataclass
+class RunContext:
+    """What every step of one run knows: which run, which warehouse, and the run's settings."""
+
+    run_id: str
+    started_at: datetime
+    database: str
+    sources: Sequence[FeedSource]
+    http: HttpSettings
+    workers: int = 8
+    orchestrator: str = "cli"  # or "airflow": its tasks' processes come and go
+    reports_dir: str | Path | None = None
+    alerts: AlertsConfig | None = None
+    cluster_settings: ClusterSettings | None = None
+    extraction_timeout: float = 20.0
+    run_wait: float = 300.0  # seconds to wait for another run on the same warehouse
+    stale_after: timedelta = timedelta(minutes=180)  # an unfinished run older than this is abandoned
+    progress: Progress = no_progress
+
+    def report_dir(self) -> Path:
+        from warehouse.location import Location
+
+        return Path(self.reports_dir) if self.reports_dir else Location.parse(self.database).home / "reports"
+
+
+@contextmanager
+def warehouse(ctx: RunContext) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The step's one connection to the warehouse (schema already brought up to date by prepare)."""
+    from warehouse.db import connect
+
+    con = connect(ctx.database)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@dataclass
+class Prepared:
+    states: dict[str, FeedState]
+    abandoned: list[str] = field(default_factory=list)  # runs found dead and marked so
+
+
+def prepare(ctx: RunContext, on_wait: Callable[[str], None] | None = None) -> Prepared:
+    """Migrate the warehouse, mark runs whose process is gone as abandoned, claim the warehouse
+    for this run (waiting up to ``ctx.run_wait`` for another active run, then ``RunBusy``), record
+    the configured feeds, and return each feed's conditional-GET state."""
+    from warehouse import load, runs
+    from warehouse.db import open_warehouse
+
+    me = runs.Claimant.this_process(ctx.run_id, ctx.started_at, ctx.orchestrator)
+    deadline = time.monotonic() + ctx.run_wait
+    announced = False
+    while True:
+        con = open_warehouse(ctx.database)
+        try:
+            now = datetime.now(UTC)
+            abandoned = runs.abandon_stale(con, now, ctx.stale_after, me.host, keep=ctx.run_id)
+            holder = runs.try_claim(con, me)
+            if holder is None:
+                load.sync_feeds(con, ctx.sources)
+                if abandoned:
+                    runs.record(con, ctx.run_id, repaired=len(abandoned))
+                return Prepared(load.feed_states(con), [r["run_id"] for r in abandoned])
+        finally:
+            con.close()  # never held while waiting: the other run needs the file
+        if time.monotonic() >= deadline:
+            raise runs.RunBusy(
+                f"warehouse {ctx.database} is in use by run {runs.describe(holder)}; "
+                f"waited {ctx.run_wait:g}s (run_wait_seconds)"
+            )
+        if on_wait is not None and not announced:
+            on_wait(f"waiting for run {runs.describe(holder)} to finish (up to {ctx.run_wait:g}s)")
+            announced = True
+        time.sleep(min(2.0, max(0.0, deadline - time.monotonic())) * random.uniform(0.5, 1.0) + 0.05)
+
+
+def fetch_feeds(ctx: RunContext, states: dict[str, FeedState], client: HttpClient) -> list[FeedResult]:
+    """Fetch and parse every enabled feed of the run (a failing feed is a result)."""
+    from ingest.feeds import fetch_feeds as fetch
+
+    return fetch(client, ctx.sources, states, ctx.workers, ctx.progress)
+
+
+def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> dict[str, Entry]:
+    """The entries (by canonical URL) whose page is to be fetched: those not stored yet."""
+    from transform.articles import unique_entries
+    from warehouse.load import known_urls
+
+    by_url = unique_entries(e for r in results for e in r.entries)
+    with warehouse(ctx) as con:
+        known = known_urls(con, by_url)
+    return {url: entry for url, entry in by_url.items() if url not in known}
+
+
+def fetch_pages(
+    ctx: RunContext, entries: dict[str, Entry], client: HttpClient,
+    on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
+) -> dict[str, Extraction]:
+    """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts."""
+    from ingest.pages import fetch_articles
+
+    return fetch_articles(client, entries, ctx.workers, ctx.progress, ctx.extraction_timeout,
+                          sources=ctx.sources, on_extracted=on_extracted)
+
+
+@dataclass
+class LoadResult:
+    articles_new: int = 0
+    duplicates: int = 0
+    pages_failed: int = 0
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    entries_seen: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+def load(
+    ctx: RunContext,
+    results: Sequence[FeedResult],
+    entries: dict[str, Entry],
+    pages: dict[str, Extraction],
+    extra_errors: Sequence[dict] = (),
+    feeds_missing: int = 0,
+    built: ArticleBuilder | None = None,
+) -> LoadResult:
+    """Join entries and pages into articles, drop exact copies, and load it all in one
+    transaction; the run becomes ``loaded``.
+
+    ``feeds_missing`` counts planned feeds whose fetch left no result (an Airflow task that died).
+    ``built`` has the articles of some pages built already (the command line builds them as pages
+    arrive); the rest are built here."""
+    from transform.articles import split_exact_duplicates
+    from warehouse.load import RunRecord, known_hashes, load_pass
+    from warehouse.rows import ArticleBuilder
+
+    ctx.progress("build", 0, len(entries))
+    built = built or ArticleBuilder(entries)
+    built.add(pages)  # the pages not built yet
+    built.rows.convert()  # the last partial chunk: building rows is not the load's work
+    ctx.progress("build", len(entries), len(entries))
+    run = RunRecord(run_id=ctx.run_id, started_at=ctx.started_at, status="loaded")
+    run.feeds_ok = sum(r.ok for r in results)
+    run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
+    run.entries_seen = sum(len(r.entries) for r in results)
+    with warehouse(ctx) as con:
+        articles, duplicates = split_exact_duplicates(
+            built.in_entry_order(), known_hashes(con, (a.content_hash for a in built.articles.values())))
+        run.errors = feed_errors(results) + page_errors(articles) + list(extra_errors)
+        run.pages_failed = sum(a.fetch_status != "ok" for a in articles)
+        run.finished_at = datetime.now(UTC)
+        ctx.progress("load", 0, len(articles))
+        load_pass(con, run, results, articles, duplicates, run.finished_at, prebuilt=built.rows)
+        ctx.progress("load", len(articles), len(articles))
+    return LoadResult(run.articles_new, run.duplicates, run.pages_failed, run.feeds_ok, run.feeds_failed,
+                      run.entries_seen, run.errors)
+
+
+def feed_errors(results: Sequence[FeedResult]) -> list[dict]:
+    return [
+        {"feed": r.source.name, "url": r.source.url, "kind": r.error_kind, "message": r.error}
+        for r in results
+        if not r.ok
+    ]
+
+
+def page_errors(articles: Sequence) -> list[dict]:
+    """One error per article kept without page text; kind says whether fetching or extraction failed."""
+    from ingest.http import FETCH_ERROR_KINDS
+
+    fetch_kinds = FETCH_ERROR_KINDS | {"robots"}  # a page skipped by robots.txt was never fetched
+    errors = []
+    for a in articles:
+        if a.fetch_status == "ok":
+            continue
+        prefix = a.fetch_error.split(":", 1)[0]
+        kind = f"page_{prefix}" if prefix in fetch_kinds else "page_extraction"
+        errors.append({"feed": a.feed, "url": a.url, "kind": kind, "message": a.fetch_error})
+    return errors
+
+
+def tag(ctx: RunContext, tagger: Tagger) -> TagSummary:
+    """Tag every stored article without a tag from this tagger version (this run's, and any a
+    dead run left untagged)."""
+    from warehouse.runs import record
+    from warehouse.tags import tag_stored
+
+    with warehouse(ctx) as con:
+        summary = tag_stored(con, tagger, progress=ctx.progress)
+        record(con, ctx.run_id, tagged=summary.articles, axis_new=summary.axis)
+    return summary
+
+
+def cluster(ctx: RunContext) -> ClusterSummary:
+    """Give every stored article without a story one (this run's, and any a dead run left)."""
+    from warehouse.clusters import cluster_unclustered
+    from warehouse.runs import record
+
+    with warehouse(ctx) as con:
+        summary = cluster_unclustered(con, ctx.cluster_settings, ctx.run_id, ctx.progress)
+        record(con, ctx.run_id, clustered=summary.articles, stories_new=summary.stories_new,
+               axis_stories_new=summary.axis_stories_new)
+    return summary
+
+
+@dataclass
+class Published:
+    report: str
+    snapshot: str
+    stored: bool
+
+
+def publish(ctx: RunContext) -> Published:
+    """Close the run: refresh the search index and the analysts' snapshot when the run changed
+    anything (``warehouse.runs.stored_anything``, the one rule), mark it finished, and write its
+    report."""
+    from warehouse import runs
+    from warehouse.load import run_row
+    from warehouse.report import publish_run_report
+    from warehouse.search import refresh_index
+    from warehouse.snapshot import publish_snapshot, snapshot_exists
+
+    with one_step(ctx.progress, "publish"), warehouse(ctx) as con:
+        row = run_row(con, ctx.run_id) or {}
+        stored = runs.stored_anything(row)
+        if stored:
+            refresh_index(con)
+        runs.mark_finished(con, ctx.run_id, datetime.now(UTC))
+        # A quiet night leaves the snapshot as it is: copying a large warehouse for a fetch log
+        # is most of such a night.
+        snapshot = publish_snapshot(ctx.database, con) if stored or not snapshot_exists(ctx.database) else ctx.database
+    with one_step(ctx.progress, "report"):
+        report = publish_run_report(snapshot, ctx.report_dir(), ctx.run_id, ctx.started_at)
+    return Published(str(report), str(snapshot), stored)
+
+
+def alert(ctx: RunContext) -> AlertSummary:
+    """Queue and deliver alerts for the stories this run made or grew (the outbox keeps the rest)."""
+    from alerts.config import AlertsConfig
+    from alerts.outbox import deliver
+
+    with one_step(ctx.progress, "alerts"):
+        return deliver(ctx.database, ctx.alerts or AlertsConfig(), ctx.run_id, ctx.http)
+
+
+def fail(ctx: RunContext, reason: str) -> None:
+    """Mark the run failed with one line of why (best effort: the warehouse may be what failed)."""
+    from warehouse.runs import mark_failed
+
+    try:
+        with warehouse(ctx) as con:
+            mark_failed(con, ctx.run_id, reason, datetime.now(UTC))
+    except Exception:  # noqa: BLE001 - a damaged or locked file must not hide the error being reported
+        pass
