@@ -163,7 +163,12 @@ def axiswatch_ingest():
     pages = fetch_pages.expand(batch=batches)
     loaded = load()
     pages >> loaded
-    publish(cluster(tag(loaded)))
+    tagged = tag(loaded)
+    # plan_pages and load run whatever their upstream did (a dead feed task must not stop the
+    # night) and skip themselves when prepare failed; this edge makes the rest upstream_failed
+    # then, so the run is marked failed rather than "success" with every leaf skipped.
+    feeds >> tagged
+    publish(cluster(tagged))
 
 
 axiswatch_ingest()

@@ -47,13 +47,16 @@ def test_dags_have_retries_tags_and_single_active_run(dagbag, dag_id):
 def test_ingest_shape(dagbag):
     dag = dagbag.dags["axiswatch_ingest"]
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"prepare", "fetch_feed", "plan_pages", "fetch_pages", "load", "tag_and_cluster", "publish"}
+    assert set(tasks) == {"prepare", "fetch_feed", "plan_pages", "fetch_pages", "load", "tag", "cluster", "publish"}
     writers = {t for t, op in tasks.items() if op.pool == "axiswatch_warehouse"}
-    assert writers == {"prepare", "plan_pages", "load", "tag_and_cluster"}
+    assert writers == {"prepare", "plan_pages", "load", "tag", "cluster", "publish"}
+    assert not any(op.multiple_outputs for op in tasks.values())  # one small XCom per task, not one per key
     assert str(tasks["load"].trigger_rule) in ("all_done", "TriggerRule.ALL_DONE")
     assert [o.name for o in tasks["publish"].outlets] == ["axiswatch_warehouse"]
     assert set(dag.params) >= {"feeds_file", "retag", "retag_since"}
-    assert dag.deadline is not None  # the nightly deadline alert
+    assert dag.deadline is not None  # the nightly deadline alert...
+    [deadline] = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert "QueuedAt" in type(deadline.reference).__name__  # ...from when the run was queued, however started
 
 
 def test_dag_folder_parses_fast(dagbag):
@@ -120,3 +123,80 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
 def test_alerts_dag_follows_the_warehouse_asset(dagbag):
     dag = dagbag.dags["axiswatch_alerts"]
     assert "axiswatch_warehouse" in str(dag.timetable.asset_condition)
+
+
+def test_a_bad_parameter_fails_prepare_alone_and_writes_nothing(server, tmp_path, repo_root):
+    server.add("/rss.xml", Route(fx.RSS2, content_type="application/rss+xml"))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - name: rss\n    url: {server.url('/rss.xml')}\n")
+    db = tmp_path / "w.duckdb"
+    settings = (f"feeds_file: {feeds}\ndatabase: {db}\nstaging_dir: {tmp_path / 'staging'}\n"
+                f"reports_dir: {tmp_path / 'reports'}\nhttp:\n  allow_networks: ['127.0.0.1/32']\n")
+
+    [run] = run_dag(repo_root, tmp_path, settings, conf='{"retag": true, "retag_since": "last tuesday"}')
+
+    assert run["state"] == "failed", run
+    failed = [t for t, state in run["tasks"].items() if state == "failed"]
+    assert failed == ["prepare"], run["tasks"]  # one failed task: one ops alert for one mistake
+    assert all(state in ("skipped", "upstream_failed") for t, state in run["tasks"].items() if t != "prepare")
+    assert not db.exists() and server.routes["/rss.xml"].hits == 0  # nothing fetched, nothing written
+
+
+# Columns that name the run or the moment rather than what was stored.
+_RUN_COLUMNS = {"run_id", "duration_ms", "host", "pid", "orchestrator", "started_at", "finished_at", "failure"}
+
+
+def _stored(db) -> dict[str, list]:
+    """Every base table's rows, without the columns that differ between any two runs."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            " AND table_catalog = current_database() ORDER BY 1, 2").fetchall()
+        stored = {}
+        for schema, table in tables:
+            columns = [name for name, kind in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ?"
+                " AND table_name = ? AND table_catalog = current_database() ORDER BY ordinal_position",
+                [schema, table]).fetchall()
+                if name not in _RUN_COLUMNS and not kind.startswith("TIMESTAMP") and name != "errors"]
+            rows = con.execute(f'SELECT {", ".join(columns)} FROM "{schema}"."{table}"').fetchall()
+            stored[f"{schema}.{table}"] = sorted(map(repr, rows))
+        return stored
+    finally:
+        con.close()
+
+
+def test_the_command_line_and_the_dag_store_the_same_tables(server, tmp_path, repo_root):
+    """The same corpus through `axiswatch run` and through `dag.test()`: every table equal, bar
+    the columns that name the run and its moments."""
+    from axiswatch.config import load_feeds, load_settings
+    from axiswatch.pipeline import run_pass
+    from transform.tagging import Tagger
+
+    server.add("/rss.xml", Route(fx.RSS2, content_type="application/rss+xml", etag='"v1"'))
+    server.add("/ko.xml", Route(fx.EUCKR, content_type="application/rss+xml"))
+    server.add("/error.xml", Route("boom", status=500))
+    server.add("/pages/troops.html", Route(fx.page("Troops reach Kursk", fx.TROOPS)))
+    server.add("/pages/markets.html", Route(fx.page("Asian markets rise", fx.MARKETS)))
+    server.add("/pages/markets-copy.html", Route(fx.page("Markets copy", fx.MARKETS)))
+    server.add("/pages/ko1.html", Route(fx.page("북한군", ["국가정보원은 북한군 수천 명이 러시아 쿠르스크 전선에 추가로 투입됐다고 국회 정보위원회에 보고했다고 밝혔다."] * 2, "ko")))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n    crawl_delay: 0.1\n"
+                                          for n in ("rss", "ko", "error")))
+    settings_text = (f"feeds_file: {feeds}\nstaging_dir: {tmp_path / 'staging'}\nreports_dir: {tmp_path / 'reports'}\n"
+                     "article_batch_size: 2\nhttp:\n  allow_networks: ['127.0.0.1/32']\n  retries: 0\n")
+    by_dag, by_cli = tmp_path / "dag.duckdb", tmp_path / "cli.duckdb"
+
+    [run] = run_dag(repo_root, tmp_path, settings_text + f"database: {by_dag}\n")
+    assert run["state"] == "success", run
+    (tmp_path / "cli.yaml").write_text(settings_text, encoding="utf-8")
+    settings = load_settings(tmp_path / "cli.yaml")
+    summary = run_pass(load_feeds(feeds), by_cli, settings.http.settings(), Tagger.from_file(repo_root / "config/topics.yaml"),
+                       settings.workers, reports_dir=tmp_path / "reports")
+
+    dag_tables, cli_tables = _stored(by_dag), _stored(by_cli)
+    assert summary.articles_new == run["summary"]["articles_new"] == 4
+    assert set(dag_tables) == set(cli_tables)
+    for table in sorted(dag_tables):
+        assert dag_tables[table] == cli_tables[table], table
