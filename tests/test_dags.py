@@ -200,3 +200,9 @@ def test_the_command_line_and_the_dag_store_the_same_tables(server, tmp_path, re
     assert set(dag_tables) == set(cli_tables)
     for table in sorted(dag_tables):
         assert dag_tables[table] == cli_tables[table], table
+
+
+def test_the_task_import_benchmark_covers_every_ingest_task(dagbag):
+    from benchmarks.dag_parse import TASK_IMPORTS
+
+    assert set(TASK_IMPORTS) == {t.task_id for t in dagbag.dags["axiswatch_ingest"].tasks}

@@ -13,13 +13,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import zlib
+from functools import cache
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from transform.terms import is_hangul, tokenize
 
@@ -68,7 +68,15 @@ def _identity(value: int) -> int:
     return value
 
 
-_BASE = MinHash(num_perm=NUM_PERM, hashfunc=_identity, seed=1)
+@cache
+def _base():
+    """The permutations every signature uses (seed 1: the same in every process).
+
+    datasketch is imported here, not at module import: it pulls in scipy (about 0.9 s of CPU),
+    which the tasks and commands that never build a signature should not pay for."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, hashfunc=_identity, seed=1)
 
 
 def _token_hashes(tokens: list[str]) -> np.ndarray:
@@ -87,8 +95,11 @@ def _shingles(h: np.ndarray, width: int) -> np.ndarray:
     return np.unique(combined)
 
 
-def _minhash(hashes: np.ndarray) -> MinHash:
-    mh = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=_BASE.permutations, scheme=_BASE.scheme)
+def _minhash(hashes: np.ndarray):
+    from datasketch import MinHash
+
+    base = _base()
+    mh = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=base.permutations, scheme=base.scheme)
     if len(hashes):
         mh.update_batch(hashes.tolist())
     return mh
@@ -130,6 +141,8 @@ class BandIndex:
     """
 
     def __init__(self, threshold: float, num_perm: int = NUM_PERM) -> None:
+        from datasketch import MinHashLSH
+
         params = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.bands, self.rows = params.b, params.r
         fold = np.random.default_rng(20261127).integers(1, 2**63, size=self.rows, dtype=np.uint64)
