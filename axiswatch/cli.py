@@ -47,8 +47,6 @@ def run(
 
 
 def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network: list[str], json_out: bool):
-    from datetime import timedelta
-
     from axiswatch.config import ConfigError, load_feeds, load_settings
     from axiswatch.pipeline import run_pass
     from transform.tagging import Tagger, TopicsError
@@ -64,11 +62,8 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
     database = db or settings.database
     try:
         with _progress(quiet=json_out) as report:
-            summary = run_pass(sources, database, http, tagger, settings.workers, report,
-                               reports_dir=settings.reports_dir, alerts_config=settings.alerts,
-                               run_wait=settings.run_wait_seconds,
-                               stale_after=timedelta(minutes=settings.deadline_minutes),
-                               on_wait=lambda message: err.print(message, highlight=False))
+            summary = run_pass(sources, database, http, tagger, progress=report, reports_dir=settings.reports_dir,
+                               settings=settings, on_wait=lambda message: err.print(message, highlight=False))
     except WarehouseError as exc:
         _fail(str(exc))
     if json_out:

@@ -1,6 +1,10 @@
 """Settings and feed lists: validated on load, with one clear message naming what is wrong.
 
-Defaults live in the models below; ``config/settings.yaml`` overrides only what it names, and
+``Settings`` is the one settings tree: every limit of every stage, with its default, in the
+models below and in the stages' own small settings modules (``ingest.settings``,
+``transform.settings``, ``warehouse.settings``) that it assembles. ``config/settings.yaml``
+overrides only what it names; an ``AXISWATCH_*`` environment variable overrides the file
+(``AXISWATCH_WORKERS=4``, nested with a double underscore: ``AXISWATCH_HTTP__RETRIES=0``);
 command-line flags override both.
 """
 
@@ -18,11 +22,16 @@ from pydantic import (
     model_validator,
 )
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from alerts.config import AlertsConfig
 from ingest.http import DEFAULT_USER_AGENT, HttpSettings
 from ingest.netguard import parse_networks
 from ingest.records import FeedSource
+from ingest.settings import ExtractionSettings, FeedLimits
 from ingest.yamlfile import YamlFileError, read_yaml
+from transform.settings import ClusterSettings
+from warehouse.settings import SearchSettings
 
 
 class ConfigError(ValueError):
@@ -86,8 +95,8 @@ class HttpConfig(BaseModel):
         return HttpSettings(**data, allowed_networks=tuple(networks))
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", env_prefix="AXISWATCH_", env_nested_delimiter="__")
 
     feeds_file: str = "config/feeds.yaml"
     topics_file: str = "config/topics.yaml"
@@ -99,12 +108,16 @@ class Settings(BaseModel):
     lake_data_path: str | None = None  # folder (or shared volume) for the Parquet files
     workers: int = Field(8, ge=1, le=128)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    feed: FeedLimits = Field(default_factory=FeedLimits)
+    extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
+    clusters: ClusterSettings = Field(default_factory=ClusterSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # Airflow and maintenance
     schedule: str = "0 2 * * *"  # nightly ingest (cron, UTC); AXISWATCH_SCHEDULE overrides per deployment
     staging_dir: str = "data/staging"  # run-scoped files passed between Airflow tasks
     article_batch_size: int = Field(50, ge=1)  # pages per mapped fetch task
-    deadline_minutes: int = Field(180, ge=1)  # alert when a run has not finished this long after it was queued; an unfinished run older than this is abandoned
+    deadline_minutes: int = Field(180, ge=0)  # alert when a run has not finished this long after it was queued; an unfinished run older than this is abandoned (0: neither)
     run_wait_seconds: float = Field(300, ge=0)  # how long a run waits for another run on the same warehouse before giving up (exit 2)
     unhealthy_after: int = Field(3, ge=1)  # a feed failing this many runs in a row is reported unhealthy
     backups_dir: str = "data/backups"
@@ -112,6 +125,18 @@ class Settings(BaseModel):
     reports_dir: str = "data/reports"  # the HTML report of each run (latest.html is the newest)
     export_dir: str = "data/export"  # Parquet for tools outside DuckDB, partitioned by day
     retention_days: int = Field(30, ge=1)  # staging folders and fetch logs older than this are removed
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        """The environment wins over the settings file (passed in as init values)."""
+        return (env_settings, init_settings)
+
+    def stale_after(self):
+        """How old an unfinished run must be to count as abandoned (None: never, by age)."""
+        from datetime import timedelta
+
+        return timedelta(minutes=self.deadline_minutes) if self.deadline_minutes else None
 
     @model_validator(mode="after")
     def _lake_location(self) -> Settings:
@@ -150,14 +175,16 @@ def _describe(exc: ValidationError, path: Path, data: Any) -> str:
 
 def load_settings(path: str | Path | None) -> Settings:
     """Settings from a YAML file; ``None`` gives the defaults."""
-    if path is None:
-        return Settings()
-    path = Path(path)
-    data = _read_yaml(path, "settings file") or {}
+    data: Any = {}
+    if path is not None:
+        path = Path(path)
+        data = _read_yaml(path, "settings file") or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings")
     try:
-        return Settings.model_validate(data)
+        return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, data)) from None
+        raise ConfigError(_describe(exc, path or Path("settings"), data)) from None
 
 
 def load_feeds(path: str | Path) -> list[FeedSource]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -90,9 +90,7 @@ def _context(settings: Settings, run_id: str, plan: dict | None = None):
     sources = [FeedSource(**s) for s in plan["sources"]] if plan else []
     return RunContext(
         run_id=run_id, started_at=started, database=settings.database, sources=sources,
-        http=settings.http.settings(), workers=settings.workers, orchestrator="airflow",
-        reports_dir=settings.reports_dir, alerts=settings.alerts, run_wait=settings.run_wait_seconds,
-        stale_after=timedelta(minutes=settings.deadline_minutes),
+        http=settings.http.settings(), settings=settings, orchestrator="airflow", reports_dir=settings.reports_dir,
     )
 
 
@@ -146,7 +144,7 @@ def fetch_one_feed(config: str | None, run_id: str, name: str) -> FeedFetched:
     source = FeedSource(**next(s for s in plan["sources"] if s["name"] == name))
     state = FeedState(**plan["states"].get(name, {}))
     with HttpClient(settings.http.settings()) as client:
-        result = fetch_feed(client, source, state)
+        result = fetch_feed(client, source, state, settings.feed)
     staging.write_json(_feed_file(folder, name), staging.feed_result_to_dict(result))
     return {"feed": name, "status": result.status, "entries": len(result.entries),
             "error_kind": result.error_kind or None, "error": (result.error or "")[:ERROR_CHARS] or None}

@@ -15,6 +15,7 @@ from pathlib import Path
 from alerts.config import AlertsConfig
 from axiswatch import steps
 from axiswatch.collection import fewer_collections
+from axiswatch.config import Settings
 from ingest.http import HttpClient, HttpSettings
 from ingest.progress import Progress, no_progress
 from ingest.records import FeedSource, FeedState
@@ -61,23 +62,30 @@ def run_pass(
     db: str | Path,
     http: HttpSettings,
     tagger: Tagger,
-    workers: int = 8,
+    workers: int | None = None,
     progress: Progress = no_progress,
     cluster_settings: ClusterSettings | None = None,
     reports_dir: str | Path | None = None,
     alerts_config: AlertsConfig | None = None,
-    run_wait: float = 300.0,
-    stale_after: timedelta = timedelta(minutes=180),
+    run_wait: float | None = None,
+    stale_after: timedelta | None = None,
     on_wait: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> RunSummary:
     """One full run: feeds -> pages -> canonical URLs and exact dedup -> DuckDB -> tags ->
     stories -> snapshot and report -> alerts. A failing step marks the run failed and is raised.
-    The garbage collector runs less often meanwhile (see ``axiswatch.collection``)."""
+
+    ``settings`` (default: the defaults, with any ``AXISWATCH_*`` environment overrides) gives
+    every limit; the other keyword arguments override single settings. ``db`` and ``http`` are
+    the caller's (resolved from flags and settings). The garbage collector runs less often
+    meanwhile (see ``axiswatch.collection``)."""
+    settings = _with_overrides(settings or Settings(), workers=workers, clusters=cluster_settings,
+                               alerts=alerts_config, run_wait_seconds=run_wait,
+                               deadline_minutes=None if stale_after is None else stale_after.total_seconds() / 60)
     started = datetime.now(UTC)
     ctx = steps.RunContext(
         run_id=new_run_id(started), started_at=started, database=str(db), sources=sources, http=http,
-        workers=workers, reports_dir=reports_dir, alerts=alerts_config, cluster_settings=cluster_settings,
-        run_wait=run_wait, stale_after=stale_after, progress=progress,
+        settings=settings, reports_dir=reports_dir, progress=progress,
     )
     prepared = steps.prepare(ctx, on_wait)  # RunBusy here leaves nothing to mark
     try:
@@ -102,6 +110,12 @@ def run_pass(
         report=published.report, alerts_sent=alerts.sent, alerts_failed=alerts.failed, status="finished",
         abandoned_runs=prepared.abandoned,
     )
+
+
+def _with_overrides(settings: Settings, **values) -> Settings:
+    """``settings`` with the given values in place of its own (None: keep the setting)."""
+    given = {name: value for name, value in values.items() if value is not None}
+    return settings.model_copy(update=given) if given else settings
 
 
 def retag(db: str | Path, tagger: Tagger, since: datetime | None = None, progress: Progress = no_progress,

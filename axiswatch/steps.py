@@ -20,16 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from axiswatch.config import Settings
 from ingest.progress import Progress, no_progress, one_step
 from ingest.records import Entry, Extraction, FeedResult, FeedSource, FeedState
 
 if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task imports this file
     import duckdb
 
-    from alerts.config import AlertsConfig
     from alerts.outbox import AlertSummary
     from ingest.http import HttpClient, HttpSettings
-    from transform.clusters import ClusterSettings
     from transform.tagging import Tagger
     from warehouse.clusters import ClusterSummary
     from warehouse.rows import ArticleBuilder
@@ -38,21 +37,17 @@ if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task import
 
 @dataclass
 class RunContext:
-    """What every step of one run knows: which run, which warehouse, and the run's settings."""
+    """What every step of one run knows: which run, which warehouse, and the run's settings
+    (``settings`` is the one settings tree; every limit a step applies comes from it)."""
 
     run_id: str
     started_at: datetime
     database: str
     sources: Sequence[FeedSource]
     http: HttpSettings
-    workers: int = 8
+    settings: Settings = field(default_factory=Settings)
     orchestrator: str = "cli"  # or "airflow": its tasks' processes come and go
-    reports_dir: str | Path | None = None
-    alerts: AlertsConfig | None = None
-    cluster_settings: ClusterSettings | None = None
-    extraction_timeout: float = 20.0
-    run_wait: float = 300.0  # seconds to wait for another run on the same warehouse
-    stale_after: timedelta = timedelta(minutes=180)  # an unfinished run older than this is abandoned
+    reports_dir: str | Path | None = None  # None: beside the warehouse
     progress: Progress = no_progress
 
     def report_dir(self) -> Path:
@@ -81,19 +76,20 @@ class Prepared:
 
 def prepare(ctx: RunContext, on_wait: Callable[[str], None] | None = None) -> Prepared:
     """Migrate the warehouse, mark runs whose process is gone as abandoned, claim the warehouse
-    for this run (waiting up to ``ctx.run_wait`` for another active run, then ``RunBusy``), record
+    for this run (waiting up to ``run_wait_seconds`` for another active run, then ``RunBusy``), record
     the configured feeds, and return each feed's conditional-GET state."""
     from warehouse import load, runs
     from warehouse.db import open_warehouse
 
     me = runs.Claimant.this_process(ctx.run_id, ctx.started_at, ctx.orchestrator)
-    deadline = time.monotonic() + ctx.run_wait
+    wait = ctx.settings.run_wait_seconds
+    deadline = time.monotonic() + wait
     announced = False
     while True:
         con = open_warehouse(ctx.database)
         try:
             now = datetime.now(UTC)
-            abandoned = runs.abandon_stale(con, now, ctx.stale_after, me.host, keep=ctx.run_id)
+            abandoned = runs.abandon_stale(con, now, ctx.settings.stale_after(), me.host, keep=ctx.run_id)
             holder = runs.try_claim(con, me)
             if holder is None:
                 load.sync_feeds(con, ctx.sources)
@@ -105,10 +101,10 @@ def prepare(ctx: RunContext, on_wait: Callable[[str], None] | None = None) -> Pr
         if time.monotonic() >= deadline:
             raise runs.RunBusy(
                 f"warehouse {ctx.database} is in use by run {runs.describe(holder)}; "
-                f"waited {ctx.run_wait:g}s (run_wait_seconds)"
+                f"waited {wait:g}s (run_wait_seconds)"
             )
         if on_wait is not None and not announced:
-            on_wait(f"waiting for run {runs.describe(holder)} to finish (up to {ctx.run_wait:g}s)")
+            on_wait(f"waiting for run {runs.describe(holder)} to finish (up to {wait:g}s)")
             announced = True
         time.sleep(min(2.0, max(0.0, deadline - time.monotonic())) * random.uniform(0.5, 1.0) + 0.05)
 
@@ -117,7 +113,7 @@ def fetch_feeds(ctx: RunContext, states: dict[str, FeedState], client: HttpClien
     """Fetch and parse every enabled feed of the run (a failing feed is a result)."""
     from ingest.feeds import fetch_feeds as fetch
 
-    return fetch(client, ctx.sources, states, ctx.workers, ctx.progress)
+    return fetch(client, ctx.sources, states, ctx.settings.workers, ctx.progress, ctx.settings.feed)
 
 
 def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> dict[str, Entry]:
@@ -138,7 +134,7 @@ def fetch_pages(
     """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts."""
     from ingest.pages import fetch_articles
 
-    return fetch_articles(client, entries, ctx.workers, ctx.progress, ctx.extraction_timeout,
+    return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction.timeout,
                           sources=ctx.sources, on_extracted=on_extracted)
 
 
@@ -235,7 +231,7 @@ def cluster(ctx: RunContext) -> ClusterSummary:
     from warehouse.runs import record
 
     with warehouse(ctx) as con:
-        summary = cluster_unclustered(con, ctx.cluster_settings, ctx.run_id, ctx.progress)
+        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress)
         record(con, ctx.run_id, clustered=summary.articles, stories_new=summary.stories_new,
                axis_stories_new=summary.axis_stories_new)
     return summary
@@ -262,7 +258,7 @@ def publish(ctx: RunContext) -> Published:
         row = run_row(con, ctx.run_id) or {}
         stored = runs.stored_anything(row)
         if stored:
-            refresh_index(con)
+            refresh_index(con, settings=ctx.settings.search)
         runs.mark_finished(con, ctx.run_id, datetime.now(UTC))
         # A quiet night leaves the snapshot as it is: copying a large warehouse for a fetch log
         # is most of such a night.
@@ -274,11 +270,10 @@ def publish(ctx: RunContext) -> Published:
 
 def alert(ctx: RunContext) -> AlertSummary:
     """Queue and deliver alerts for the stories this run made or grew (the outbox keeps the rest)."""
-    from alerts.config import AlertsConfig
     from alerts.outbox import deliver
 
     with one_step(ctx.progress, "alerts"):
-        return deliver(ctx.database, ctx.alerts or AlertsConfig(), ctx.run_id, ctx.http)
+        return deliver(ctx.database, ctx.settings.alerts, ctx.run_id, ctx.http)
 
 
 def fail(ctx: RunContext, reason: str) -> None:

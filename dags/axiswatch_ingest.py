@@ -8,17 +8,14 @@ Each task calls exactly one step of axiswatch.steps. A bad config or parameter f
 alone (no retries); the tasks after it are skipped, so ops get one alert for one mistake.
 
 Nothing heavy is imported at parse time: airflow.sdk, the failure callback (logging and os only),
-and the settings file read with
-plain YAML for the schedule.
+and the settings (pydantic models) for the schedule and the deadline.
 """
 
 from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import yaml
 from airflow.sdk import (
     Asset,
     DeadlineAlert,
@@ -33,19 +30,25 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from axiswatch.ops import task_failed  # light: logging and os only
 
-HOME = Path(os.environ.get("AXISWATCH_HOME") or Path(__file__).resolve().parent.parent)
 CONFIG = os.environ.get("AXISWATCH_CONFIG", "config/settings.yaml")
 WAREHOUSE = Asset(name="axiswatch_warehouse", uri="file:///axiswatch/warehouse")
 POOL = "axiswatch_warehouse"  # one slot: only one task writes DuckDB at a time
 
 
-def _setting(key: str, default):
-    """One value from the settings file, read cheaply at parse time."""
-    path = Path(CONFIG) if Path(CONFIG).is_absolute() else HOME / CONFIG
+def _settings():
+    """The run settings as the tasks will see them (settings file, then AXISWATCH_* variables),
+    read at parse time for the schedule and the deadline. A broken settings file gives the
+    defaults here, so the DAG still appears and its first task fails with the file's error."""
+    from axiswatch.config import ConfigError, Settings
+    from axiswatch.orchestration import settings_for
+
     try:
-        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(key, default)
-    except (OSError, yaml.YAMLError):
-        return default
+        return settings_for(CONFIG)
+    except ConfigError:
+        return Settings.model_construct()
+
+
+SETTINGS = _settings()
 
 
 def _permanent(fn, *args):
@@ -69,7 +72,7 @@ def _deadline() -> DeadlineAlert | None:
 
     AXISWATCH_DEADLINE_MINUTES=0 turns it off: Airflow 3.3.2's ``dag.test()`` cannot run a DAG
     with a deadline ('dict' object has no attribute 'hex'), so the in-process tests do that."""
-    minutes = int(os.environ.get("AXISWATCH_DEADLINE_MINUTES") or _setting("deadline_minutes", 180))
+    minutes = SETTINGS.deadline_minutes
     if minutes <= 0:
         return None
     return DeadlineAlert(
@@ -81,7 +84,7 @@ def _deadline() -> DeadlineAlert | None:
 
 @dag(
     dag_id="axiswatch_ingest",
-    schedule=os.environ.get("AXISWATCH_SCHEDULE") or _setting("schedule", "0 2 * * *"),
+    schedule=SETTINGS.schedule,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

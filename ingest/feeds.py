@@ -20,6 +20,7 @@ from lxml import etree
 
 from ingest.http import FetchError, HttpClient
 from ingest.progress import Progress, no_progress
+from ingest.settings import FeedLimits
 from ingest.records import Entry, FeedResult, FeedSource, FeedState, raw_json
 from ingest.text import clean_string, collapse_ws, html_to_text
 
@@ -27,12 +28,7 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
 
-MAX_CHILD_SITEMAPS = 3
-
-
-MAX_ENTRIES = 2000  # per feed per run; a 100k-entry "feed" is cut here, with a warning
-MAX_TITLE = 1000
-MAX_SUMMARY = 20000
+DEFAULT_LIMITS = FeedLimits()
 FUTURE_SLACK = timedelta(days=1)
 _UNSAFE_XML = re.compile(rb"<!DOCTYPE[^>]*\[|<!ENTITY", re.IGNORECASE)
 
@@ -57,7 +53,8 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) -> FeedResult:
+def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None,
+               limits: FeedLimits = DEFAULT_LIMITS) -> FeedResult:
     """Fetch and parse one feed; every failure is returned as an error result, never raised."""
     state = state or FeedState()
     headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
@@ -92,10 +89,11 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) 
         try:
             try:
                 result.entries, result.feed_format = parse_feed(
-                    response.body, source, response.url, response.headers.get("content-type", "")
+                    response.body, source, response.url, response.headers.get("content-type", ""), limits
                 )
             except SitemapIndex as index:
-                result.entries, result.feed_format = _fetch_children(client, source, index.children), "sitemap"
+                result.entries = _fetch_children(client, source, index.children, limits)
+                result.feed_format = "sitemap"
             result.status = "ok"
         except FetchError as exc:
             result.error_kind, result.error = exc.kind, f"child sitemap: {exc}"
@@ -108,17 +106,17 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None) 
     return result
 
 
-def _fetch_children(client: HttpClient, source: FeedSource, children: list[str]) -> list[Entry]:
+def _fetch_children(client: HttpClient, source: FeedSource, children: list[str], limits: FeedLimits) -> list[Entry]:
     """Entries of the first few child sitemaps of an index (news indexes list newest first)."""
     entries: list[Entry] = []
-    for child in children[:MAX_CHILD_SITEMAPS]:
+    for child in children[: limits.max_child_sitemaps]:
         body = client.get(child).body
-        entries.extend(parse_sitemap(body, source))
+        entries.extend(parse_sitemap(body, source, limits))
     return entries
 
 
 def parse_feed(
-    body: bytes, source: FeedSource, base_url: str = "", content_type: str = ""
+    body: bytes, source: FeedSource, base_url: str = "", content_type: str = "", limits: FeedLimits = DEFAULT_LIMITS,
 ) -> tuple[list[Entry], str]:
     """Parse RSS 0.9x/1.0/2.0, Atom or a news sitemap into entries; return them and the format."""
     if _UNSAFE_XML.search(body[:65536]):
@@ -130,7 +128,7 @@ def parse_feed(
         kind = "an HTML page" if head[:1] == b"<" else "JSON"
         raise FeedParseError(f"not a feed: the server sent {kind}", "not_a_feed")
     if b"<urlset" in head or b"<sitemapindex" in head:
-        return parse_sitemap(body, source), "sitemap"
+        return parse_sitemap(body, source, limits), "sitemap"
     headers = {"content-location": base_url or source.url}
     if content_type:
         headers["content-type"] = content_type
@@ -142,14 +140,15 @@ def parse_feed(
         reason = parsed.get("bozo_exception") or "no RSS/Atom root element"
         raise FeedParseError(f"not a feed: {reason}", "not_a_feed")
     feed_lang = (parsed.feed.get("language") or source.language or "").lower()
-    entries = [e for e in (_entry(item, source, feed_lang) for item in parsed.entries[:MAX_ENTRIES]) if e.link]
+    items = parsed.entries[: limits.max_entries]
+    entries = [e for e in (_entry(item, source, feed_lang, limits) for item in items) if e.link]
     benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
     if not entries and parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), benign):
         raise FeedParseError(f"malformed feed with no usable entries: {parsed.get('bozo_exception')}")
     return entries, parsed.get("version") or "unknown"
 
 
-def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
+def _entry(item, source: FeedSource, feed_lang: str, limits: FeedLimits) -> Entry:
     published = item.get("published_parsed") or item.get("updated_parsed")
     link = clean_string(item.get("link") or "")
     guid = clean_string(item.get("id") or "")
@@ -160,8 +159,8 @@ def _entry(item, source: FeedSource, feed_lang: str) -> Entry:
         outlet=source.outlet or source.name,
         link=link.strip(),
         guid=guid,
-        title=html_to_text(item.get("title"))[:MAX_TITLE],
-        summary=html_to_text(item.get("summary"))[:MAX_SUMMARY],
+        title=html_to_text(item.get("title"))[: limits.max_title],
+        summary=html_to_text(item.get("summary"))[: limits.max_summary],
         published_at=_plausible(_from_struct(published)),
         language=(item.get("language") or feed_lang or "").lower()[:2],
         author=clean_string(item.get("author") or ""),
@@ -191,7 +190,7 @@ def _from_struct(value) -> datetime | None:
         return None
 
 
-def parse_sitemap(body: bytes, source: FeedSource) -> list[Entry]:
+def parse_sitemap(body: bytes, source: FeedSource, limits: FeedLimits = DEFAULT_LIMITS) -> list[Entry]:
     """Parse a Google News sitemap (``<urlset>`` with ``news:`` elements) into entries."""
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, recover=True, load_dtd=False
@@ -222,7 +221,7 @@ def parse_sitemap(body: bytes, source: FeedSource) -> list[Entry]:
                 outlet=source.outlet or source.name,
                 link=loc,
                 guid=loc,
-                title=html_to_text(title)[:MAX_TITLE],
+                title=html_to_text(title)[: limits.max_title],
                 published_at=_plausible(_parse_iso(date)),
                 language=(lang or source.language or "").lower()[:2],
                 raw=raw_json({"title": title, "link": loc, "published": date}),
@@ -250,6 +249,7 @@ def fetch_feeds(
     states: Mapping[str, FeedState],
     workers: int = 8,
     progress: Progress = no_progress,
+    limits: FeedLimits = DEFAULT_LIMITS,
 ) -> list[FeedResult]:
     """Fetch every enabled feed concurrently, in the order given (the client limits requests
     per host); a failing feed is a result with its error, never an exception."""
@@ -257,7 +257,7 @@ def fetch_feeds(
     results: list[FeedResult | None] = [None] * len(enabled)
     progress("feeds", 0, len(enabled))
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(enabled) or 1))) as pool:
-        futures = {pool.submit(fetch_feed, client, s, states.get(s.name)): i for i, s in enumerate(enabled)}
+        futures = {pool.submit(fetch_feed, client, s, states.get(s.name), limits): i for i, s in enumerate(enabled)}
         for done, future in enumerate(as_completed(futures), 1):
             results[futures[future]] = future.result()
             progress("feeds", done, len(enabled))

@@ -13,14 +13,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import zlib
-from functools import cache
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 import numpy as np
 
+from transform.settings import ClusterSettings
 from transform.terms import is_hangul, tokenize
 
 NUM_PERM = 128
@@ -28,20 +29,6 @@ _STOPWORDS = frozenset(
     "the and for with from that this into over after amid says said will have has are was were "
     "its their about than more new".split()
 )
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """Thresholds were chosen on evaluation/dupes_labeled.jsonl; see `make eval-dedup`."""
-
-    window_days: float = 7.0
-    text_threshold: float = 0.4  # Jaccard of body shingles
-    lede_threshold: float = 0.6  # Jaccard of title+lede unigrams and bigrams
-    title_overlap: float = 0.3  # and the headlines must share this much (reused captions differ here)
-    close_hours: float = 6.0  # copies this close in time may share less of their headlines (but some)
-    same_url_lede: float = 0.3  # one URL, edited headline: a weaker lede match suffices...
-    same_url_title: float = 0.35  # ...or a similar headline; otherwise the URL was reused for new content
-    min_text_words: int = 15
 
 
 @dataclass

@@ -73,10 +73,10 @@ def active_runs(con: duckdb.DuckDBPyConnection) -> list[dict]:
     ))
 
 
-def abandon_stale(con: duckdb.DuckDBPyConnection, now: datetime, stale_after: timedelta, host: str,
+def abandon_stale(con: duckdb.DuckDBPyConnection, now: datetime, stale_after: timedelta | None, host: str,
                   keep: str | None = None) -> list[dict]:
-    """Mark active runs whose process is gone, or that started more than ``stale_after`` ago, as
-    abandoned; return them. What they left undone (tags, stories, the snapshot) is the next run's:
+    """Mark active runs whose process is gone, or that started more than ``stale_after`` ago
+    (None: age alone never abandons), as abandoned; return them. What they left undone (tags, stories, the snapshot) is the next run's:
     tagging and clustering work from what is stored."""
     stale = []
     for row in active_runs(con):
@@ -84,7 +84,7 @@ def abandon_stale(con: duckdb.DuckDBPyConnection, now: datetime, stale_after: ti
             continue
         if _process_gone(row, host):
             stale.append((row, f"abandoned: its process (PID {row['pid']} on {host}) is gone"))
-        elif row["started_at"] < now - stale_after:
+        elif stale_after is not None and row["started_at"] < now - stale_after:
             stale.append((row, f"abandoned: still {row['status']} {stale_after} after it started"))
     for row, reason in stale:
         con.execute(

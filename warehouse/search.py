@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 
 from warehouse.db import WarehouseError, is_lake, load_extension, sql_string
+from warehouse.settings import SearchSettings
 
 STEMMER = "porter"  # the index's and the query's: both sides must stem alike
 _FTS_OPTIONS = f"stemmer = '{STEMMER}', stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1"
-REBUILD_SHARE = 0.2  # a full rebuild once the recent part exceeds this share of the archive
 
 
 def _has_index(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None) -> bool:
@@ -83,8 +83,12 @@ def _build_index(con: duckdb.DuckDBPyConnection, prefix: str, table: str) -> Non
     con.execute(f"DROP TABLE {schema}.terms")
 
 
-def refresh_index(con: duckdb.DuckDBPyConnection, full: bool = False) -> dict:
-    """Make every stored article searchable; returns which part was rebuilt and its size."""
+def refresh_index(con: duckdb.DuckDBPyConnection, full: bool = False,
+                  settings: SearchSettings = SearchSettings()) -> dict:
+    """Make every stored article searchable; returns which part was rebuilt and its size.
+
+    New articles go into a small index of their own until they exceed ``settings.rebuild_share``
+    of the archive; then the whole index is rebuilt."""
     load_extension(con, "fts")
     with _index_catalog(con, write=True) as (prefix, source):
         catalog = prefix.rstrip(".") or None
@@ -104,7 +108,7 @@ def refresh_index(con: duckdb.DuckDBPyConnection, full: bool = False) -> dict:
                 [oldest],
             )
             recent = con.execute(f"SELECT count(*) FROM {prefix}search_recent").fetchone()[0]
-            if recent <= REBUILD_SHARE * archived:
+            if recent <= settings.rebuild_share * archived:
                 if recent:
                     _build_index(con, prefix, "search_recent")
                 elif _has_index(con, "search_recent", catalog):

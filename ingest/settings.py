@@ -1,0 +1,27 @@
+"""The ingest stage's limits, as sections of the one settings tree (``axiswatch.config.Settings``
+assembles them; defaults live here, once). Light on purpose: the command line and the DAG files
+import the settings at start."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FeedLimits(BaseModel):
+    """How much of one feed a run reads (the ``feed:`` section)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_entries: int = Field(2000, ge=1)  # entries read per feed per run
+    max_title: int = Field(1000, ge=1)  # characters of an entry's title
+    max_summary: int = Field(20000, ge=1)  # characters of an entry's summary
+    max_child_sitemaps: int = Field(3, ge=1)  # child sitemaps read from a news sitemap index
+
+
+class ExtractionSettings(BaseModel):
+    """How article pages are extracted (the ``extraction:`` section)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: float = Field(20.0, gt=0)  # seconds per page in a worker process before it is killed
+    min_text_chars: int = Field(80, ge=0)  # shorter extracted text counts as no text (the summary is kept)
