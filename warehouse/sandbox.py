@@ -12,7 +12,8 @@ warehouse with a 7-byte CSV, and ``read_csv('/etc/passwd')`` read any file. So, 
 
 DuckDB's lock does not cover table functions that change the session themselves
 (``enable_logging(storage='file', …)`` switched file logging on under the lock and aborted the
-process at exit; ``enable_profiling``, ``checkpoint``, ``query('…')`` run other work). So before a
+process at exit; ``enable_profiling``, ``checkpoint``, ``query('…')`` run other work), nor the
+lake's catalog scanners (``sqlite_scan`` read any SQLite file with external access off). So before a
 statement runs, it must be a query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE) and
 call none of those functions. Writing results is the job of ``--out`` and ``export``, in our code.
 """
@@ -38,7 +39,12 @@ class QueryRefused(WarehouseError):
 _REFUSED_FUNCTION = re.compile(
     r"^(enable_\w+|disable_\w+|verify_\w+|checkpoint|force_checkpoint|truncate_duckdb_logs|query|query_table"
     r"|json_execute_serialized_sql|import_database|copy_database|add_parquet_key|python_map_function"
-    r"|pandas_scan|arrow_scan\w*)$",
+    r"|pandas_scan|arrow_scan\w*"
+    # The catalog scanners open any SQLite file or PostgreSQL database themselves, outside
+    # DuckDB's file system and so outside the sandbox; DuckLake's maintenance writes the lake.
+    r"|sqlite_\w+|postgres_\w+|ducklake_scan|ducklake_add_data_files|ducklake_cleanup_old_files|ducklake_commit"
+    r"|ducklake_delete_orphaned_files|ducklake_expire_snapshots|ducklake_flush_inlined_data"
+    r"|ducklake_merge_adjacent_files|ducklake_rewrite_data_files|ducklake_set_\w+)$",
     re.IGNORECASE,
 )
 
@@ -90,7 +96,7 @@ def check_sql(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
             )
         refused = sorted({name for name in _function_names(tree) if _REFUSED_FUNCTION.match(name)})
         if refused:
-            raise QueryRefused(f"{', '.join(refused)}() cannot be called here: it changes the session or runs unchecked SQL")
+            raise QueryRefused(f"{', '.join(refused)}() cannot be called here: it reaches outside the warehouse, writes, or changes the session")
         checked.append(text)
     return checked
 
