@@ -326,6 +326,8 @@ def extract(
     allow_network: Annotated[list[str], typer.Option("--allow-network", metavar="CIDR", help="Network allowed although not public.")] = [],
 ) -> None:
     """Print what extraction gives for each page, one JSON line each, in order."""
+    if any(not source.strip() for source in sources):
+        _fail("a source is empty: name an HTML file or an http(s) URL")
     from axiswatch.config import HttpConfig
     from ingest.articles import extract_source
     from ingest.http import HttpClient
