@@ -99,15 +99,14 @@ def _plain_help(command) -> None:
     for param in command.params:
         if param.metavar is None and not getattr(param, "is_flag", False):
             raw = param.display_type(None).strip("<>") if hasattr(param, "display_type") else ""
-            repeat = raw.startswith("list[")
             raw = raw.removeprefix("list[").removesuffix("]")
             name = _PLAIN_TYPES.get(raw, raw.upper() or "VALUE")
             if param.param_type_name == "argument":  # its name says what it is; typer would add <str>
                 name = param.name.upper()
                 param.display_type_rich = lambda ctx=None: None
             param.metavar = name
-            if repeat and param.param_type_name == "option" and param.help and "repeat" not in param.help:
-                param.help += " Repeat the option for more than one."
+        if getattr(param, "multiple", False) and param.help and "Repeat" not in param.help:
+            param.help += " Repeat the option for more than one."
     for sub in getattr(command, "commands", {}).values():
         _plain_help(sub)
 
