@@ -63,7 +63,10 @@ class _App(typer.Typer):
 
         command = get_command(self)
         _plain_help(command)
-        empty = _empty_option(command, sys.argv[1:] if args is None else list(args))
+        # SQL pasted with a leading comment ("-- the latest stories\nSELECT ...") is no option: click
+        # would say "No such option"; a leading newline changes nothing in SQL and ends the confusion.
+        args = ["\n" + a if a.startswith(("-- ", "--\n")) else a for a in (sys.argv[1:] if args is None else args)]
+        empty = _empty_option(command, args)
         if empty:
             _say(f"{prog_name}: {empty} is empty: give it a value or leave the option out")
             sys.exit(2)

@@ -134,3 +134,15 @@ def test_on_a_lake_the_catalog_scanner_cannot_read_other_files(tmp_path):
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (sql, result.stderr)
         assert "hidden" not in result.stdout + result.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_every_documented_query_runs_in_the_sandbox(demo_warehouse):
+    """The sandbox must not refuse what the docs tell analysts to run (README and docs/queries.md)."""
+    from conftest import ROOT
+    from test_demo import doc_sql
+
+    statements = [s for doc in ("README.md", "docs/queries.md") for s in doc_sql(ROOT / doc)]
+    assert len(statements) >= 10
+    for statement in statements:
+        result = run_axiswatch("query", statement, "--db", str(demo_warehouse), "--format", "json")
+        assert result.returncode == 0 and result.stdout.strip(), (statement, result.stderr)
