@@ -4,14 +4,16 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
 
+# --compile-bytecode: without it every command compiled typer, DuckDB's and pyarrow's Python
+# sources again wherever bytecode is not written (PYTHONDONTWRITEBYTECODE, read-only installs).
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,6 +46,9 @@ bench-backends: install
 
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse
+
+bench-startup: install
+	$(BIN)/python -m benchmarks.startup
 
 eval-dedup: install
 	$(BIN)/python -m evaluation.dedup

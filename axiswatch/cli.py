@@ -1,44 +1,185 @@
-"""The ``axiswatch`` command: the same steps the DAGs run, without a scheduler."""
+"""The ``axiswatch`` command: the same steps the DAGs run, without a scheduler.
+
+Start-up is kept cheap (``axiswatch --help`` is typed often and every cron line pays it): at import
+only typer and the standard library load; rich, DuckDB, pyarrow and the pipeline are imported by
+the commands that use them. Help is plain text (typer's rich help would import rich on every call).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from warehouse.location import Location
 
 # Where a command finds the warehouse: writers name it; readers open its snapshot (or the lake).
 WarehouseOption = Annotated[
-    Optional[str], typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].")
+    Optional[str],
+    typer.Option(help="Warehouse: a DuckDB file, or ducklake:<catalog>[?data_path=<folder>].",
+                 metavar="LOCATION", show_default="the settings' database, data/axiswatch.duckdb"),
 ]
 ReaderOption = Annotated[
-    Optional[str], typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).")
+    Optional[str],
+    typer.Option(help="The warehouse whose snapshot is read (a DuckDB file or a ducklake: location).",
+                 metavar="LOCATION", show_default="the settings' database, data/axiswatch.duckdb"),
 ]
 
-app = typer.Typer(help="Watch the Korea–Russia–Ukraine axis across the world's press.", no_args_is_help=True)
-err = Console(stderr=True)
-out = Console()
+
+class _LazyConsole:
+    """A rich Console created on first use, so importing the CLI does not import rich."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console = None
+
+    def real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real(), name)
+
+
+class _App(typer.Typer):
+    """The typer app, run so that every failure is one line on stderr.
+
+    Click prints usage errors as four lines (usage, hint, blank, error) and typer shows a
+    traceback for anything unexpected; here both become ``error: ...`` on one line, exit 2 for
+    input the command cannot use. ``AXISWATCH_TRACEBACK=1`` shows the traceback of an
+    unexpected error instead."""
+
+    def __call__(self, args=None, prog_name: str | None = "axiswatch", **extra):
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+        from typer.exceptions import Abort
+        from typer.main import get_command
+
+        command = get_command(self)
+        _plain_help(command)
+        # SQL pasted with a leading comment ("-- the latest stories\nSELECT ...") is no option: click
+        # would say "No such option"; a leading newline changes nothing in SQL and ends the confusion.
+        args = ["\n" + a if a.startswith(("-- ", "--\n")) else a for a in (sys.argv[1:] if args is None else args)]
+        empty = _empty_option(command, args)
+        if empty:
+            _say(f"{prog_name}: {empty} is empty: give it a value or leave the option out")
+            sys.exit(2)
+        try:
+            code = command.main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            print(exc.ctx.get_help())
+            code = 2
+        except ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else prog_name
+            hint = f" (see {where} --help)" if exc.exit_code == 2 else ""
+            _say(f"{where}: {exc.format_message()}{hint}")
+            code = exc.exit_code
+        except Abort:
+            _say("aborted")
+            code = 130
+        except Exception as exc:
+            if os.environ.get("AXISWATCH_TRACEBACK"):
+                raise
+            _say(f"unexpected {type(exc).__name__}: {exc} (set AXISWATCH_TRACEBACK=1 to see where)")
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# Type names in help as a person reads them (typer's own are <str>, <bool>, <list[str]>).
+_PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "PATH",
+                "directory": "FOLDER", "datetime": "DATE"}
+
+
+def _plain_help(command) -> None:
+    """Give every option and argument without a metavar a plain one (TEXT, INTEGER, PATH...)."""
+    for param in command.params:
+        if param.metavar is None and not getattr(param, "is_flag", False):
+            raw = param.display_type(None).strip("<>") if hasattr(param, "display_type") else ""
+            raw = raw.removeprefix("list[").removesuffix("]")
+            name = _PLAIN_TYPES.get(raw, raw.upper() or "VALUE")
+            if param.param_type_name == "argument":  # its name says what it is; typer would add <str>
+                name = param.name.upper()
+                param.display_type_rich = lambda ctx=None: None
+            param.metavar = name
+        if getattr(param, "multiple", False) and param.help and "Repeat" not in param.help:
+            param.help += " Repeat the option for more than one."
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+def _empty_option(command, args: list[str]) -> str | None:
+    """The first option given an empty value (``--out ""`` or ``--out=``), if any: typer turns an
+    empty path into ``.``, the current folder, which no option here means."""
+    flags = set()
+    for i, arg in enumerate(args):
+        if arg in getattr(command, "commands", {}):
+            command = command.commands[arg]
+        flags |= {name for p in command.params if getattr(p, "is_flag", False) for name in p.opts + p.secondary_opts}
+        if arg == "--":
+            return None
+        if arg.startswith("--") and arg.endswith("=") and len(arg) > 3:
+            return arg[:-1]
+        if arg.startswith("--") and arg not in flags and "=" not in arg and i + 1 < len(args) and args[i + 1] == "":
+            return arg
+    return None
+
+
+def _say(message: str) -> None:
+    """One line on stderr: newlines inside the message (from a library) are folded."""
+    text = " ".join(str(message).split())
+    red = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    sys.stderr.write(("\033[1;31merror:\033[0m " if red else "error: ") + text + "\n")
+    sys.stderr.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"axiswatch {version('axiswatch')}")
+        except PackageNotFoundError:
+            print("axiswatch (not installed: run `make install`)")
+        raise typer.Exit(0)
+
+
+app = _App(help="Watch the Korea–Russia–Ukraine axis across the world's press.", no_args_is_help=True,
+           rich_markup_mode=None, pretty_exceptions_enable=False, context_settings={"max_content_width": 110})
+err = _LazyConsole(stderr=True)
+out = _LazyConsole(stderr=False)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the installed version and exit.",
+                                          callback=_version, is_eager=True)] = False,
+) -> None:
+    """Watch the Korea–Russia–Ukraine axis across the world's press."""
+
+
+DEFAULT_CONFIG = "config/settings.yaml if it exists, else built-in defaults"
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _say(message)
     raise typer.Exit(code)
 
 
 @app.command()
 def run(
-    config: Annotated[Optional[Path], typer.Option(help="Settings YAML (defaults apply when omitted).")] = None,
-    feeds: Annotated[Optional[Path], typer.Option(help="Feeds YAML with a top-level 'feeds:' list.")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.", metavar="FILE", show_default=DEFAULT_CONFIG)] = None,
+    feeds: Annotated[Optional[Path], typer.Option(help="Feeds YAML with a top-level 'feeds:' list.", metavar="FILE",
+                                                show_default="the settings' feeds_file, config/feeds.yaml")] = None,
     db: WarehouseOption = None,
     allow_network: Annotated[
-        list[str], typer.Option("--allow-network", help="CIDR the fetcher may reach although not public.")
+        list[str], typer.Option("--allow-network", metavar="CIDR", help="Network the fetcher may reach although not public.")
     ] = [],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
 ) -> None:
@@ -75,7 +216,8 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
 @app.command()
 def demo(
     db: WarehouseOption = None,
-    port: Annotated[int, typer.Option(help="Port for the demo server; URLs include it, so keep it between runs.")] = 8765,
+    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT",
+                                      help="Port for the demo server; URLs include it, so keep it between runs (0: any free port).")] = 8765,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
 ) -> None:
     """Serve the offline demo corpus on 127.0.0.1 and run one full pass over it."""
@@ -115,8 +257,10 @@ class _progress:
     """Rich progress bars on stderr, one per stage; silent with --json or without a terminal."""
 
     def __init__(self, quiet: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
         self.enabled = not quiet and err.is_terminal
-        self.bar = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), console=err)
+        self.bar = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), console=err.real())
         self.tasks: dict[str, int] = {}
 
     def __enter__(self):
@@ -139,6 +283,8 @@ class _progress:
 def _print_summary(summary) -> None:
     from warehouse.queries import newest_axis_stories
     from warehouse.snapshot import reader_location
+
+    from rich.table import Table
 
     table = Table(title=f"axiswatch run {summary.run_id}", show_header=False)
     for label, value in [
@@ -187,9 +333,11 @@ def _print_summary(summary) -> None:
 @app.command()
 def extract(
     sources: Annotated[list[str], typer.Argument(help="HTML files or http(s) URLs.")],
-    allow_network: Annotated[list[str], typer.Option("--allow-network", help="CIDR allowed although not public.")] = [],
+    allow_network: Annotated[list[str], typer.Option("--allow-network", metavar="CIDR", help="Network allowed although not public.")] = [],
 ) -> None:
     """Print what extraction gives for each page, one JSON line each, in order."""
+    if any(not source.strip() for source in sources):
+        _fail("a source is empty: name an HTML file or an http(s) URL")
     from axiswatch.config import HttpConfig
     from ingest.articles import extract_source
     from ingest.http import HttpClient
@@ -209,8 +357,8 @@ def extract(
 
 @app.command("demo-server")
 def demo_server(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
-    root: Annotated[Path, typer.Option(help="Folder to serve.")] = Path("demo/site"),
+    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    root: Annotated[Path, typer.Option(help="Folder to serve.", metavar="FOLDER")] = Path("demo/site"),
 ) -> None:
     """Serve the offline demo corpus on 127.0.0.1 until interrupted."""
     from axiswatch.demo_server import make_server
@@ -230,11 +378,25 @@ def demo_server(
         server.server_close()
 
 
+def _lines(handle, path: str):
+    try:
+        yield from handle
+    except UnicodeDecodeError:
+        _fail(f"{path}: not UTF-8 text")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+
+
 def _read_jsonl(path: str):
     """Yield (line number, object) from a JSON-lines file or stdin ('-')."""
-    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    if not path.strip():
+        _fail("the input file is empty: name a JSON-lines file, or - for stdin")
     try:
-        for number, line in enumerate(handle, 1):
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        for number, line in enumerate(_lines(handle, path), 1):
             if line.strip():
                 try:
                     yield number, json.loads(line)
@@ -271,7 +433,7 @@ def tag(
 @app.command()
 def dedup(
     file: Annotated[str, typer.Argument(help="JSON lines (id, url, title, text, optional published) or '-'.")] = "-",
-    window_days: Annotated[float, typer.Option(help="Near-duplicates further apart than this stay apart.")] = 7.0,
+    window_days: Annotated[float, typer.Option(min=0, metavar="DAYS", help="Near-duplicates further apart than this stay apart.")] = 7.0,
 ) -> None:
     """Cluster copies of the same story: JSON lines in, one {id, cluster_id} line out per input, in order."""
     from datetime import UTC, datetime
@@ -318,9 +480,11 @@ def _parse_since(value: str | None):
 @app.command()
 def retag(
     db: WarehouseOption = None,
-    since: Annotated[Optional[str], typer.Option(help="Only articles published since (ISO date or 7d).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.")] = None,
-    topics: Annotated[Optional[Path], typer.Option(help="Topics file (default from settings).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only articles published since (ISO date or 7d).", metavar="AGE|DATE",
+                                                 show_default="all")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.", metavar="FILE", show_default=DEFAULT_CONFIG)] = None,
+    topics: Annotated[Optional[Path], typer.Option(help="Topics file.", metavar="FILE",
+                                                 show_default="the settings' topics_file, config/topics.yaml")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
 ) -> None:
     """Re-apply the current tagger to stored articles, keeping earlier versions' tags."""
@@ -352,80 +516,255 @@ def retag(
 
 
 def _database(db: str | None, config: Path | None = None) -> str:
+    if db:
+        return db  # no settings to load (they import the HTTP stack: a third of a second)
     from axiswatch.config import ConfigError, load_settings
 
-    if db:
-        return db
     try:
         return load_settings(config if config else _default_settings()).database
     except ConfigError as exc:
         _fail(str(exc))
 
 
-def _flat_for_csv(table):
-    """CSV has no lists or structs: such columns (countries, topics, ...) are written as JSON."""
+def _prepare_out(dest: Path | None, folder: bool = False) -> None:
+    """Make sure ``--out`` can be written before any work is done: its folder is created if
+    missing; a path under a regular file, or a folder where a file is wanted, fails in one line."""
+    if dest is None:
+        return
+    if str(dest).strip() == "":
+        _fail("--out is empty: name a file" + (" or folder" if folder else ""))
+    target = dest if folder else dest.parent
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        _fail(f"--out {dest}: {target} exists and is not a folder")
+    except NotADirectoryError:
+        _fail(f"--out {dest}: a part of the path is a file, not a folder")
+    except OSError as exc:
+        _fail(f"--out {dest}: cannot create {target}: {exc.strerror or exc}")
+    if not folder and dest.is_dir():
+        _fail(f"--out {dest}: is a folder; name a file")
+
+
+def _iso(value):
+    """A value as every text format prints it: date/times in ISO 8601 (``2026-11-24T01:30:00+00:00``),
+    intervals as ISO 8601 durations (``PT1H11M49.411776S``), lists and structs element by element."""
+    from datetime import date, datetime, time, timedelta
+
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return _duration(0, value.days, value.seconds * 1_000_000_000 + value.microseconds * 1000)
+    if type(value).__name__ == "MonthDayNano":  # pyarrow's interval value
+        return _duration(value.months, value.days, value.nanoseconds)
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    return value
+
+
+def _duration(months: int, days: int, nanoseconds: int) -> str:
+    sign = "-" if (months, days, nanoseconds) < (0, 0, 0) and months <= 0 and days <= 0 and nanoseconds <= 0 else ""
+    months, days, nanoseconds = abs(months), abs(days), abs(nanoseconds)
+    hours, rest = divmod(nanoseconds, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    seconds = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".")
+    date_part = (f"{months // 12}Y" if months >= 12 else "") + (f"{months % 12}M" if months % 12 else "") + (f"{days}D" if days else "")
+    time_part = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{seconds}S" if rest else "")
+    return sign + "P" + date_part + ("T" + time_part if time_part else "") if (date_part or time_part) else "PT0S"
+
+
+def _text_rows(table) -> list[dict]:
+    return [{k: _iso(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_cell(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _for_csv(table):
+    """CSV has no lists or structs: such columns (countries, topics, ...) are written as JSON; dates,
+    times and intervals as the same ISO 8601 text the other formats print."""
     import pyarrow as pa
 
     for i, field in enumerate(table.schema):
-        if pa.types.is_nested(field.type):
-            values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in table.column(i).to_pylist()]
-            table = table.set_column(i, field.name, pa.array(values, type=pa.string()))
+        kind = field.type
+        if pa.types.is_nested(kind):
+            values = [None if v is None else json.dumps(_iso(v), ensure_ascii=False) for v in table.column(i).to_pylist()]
+        elif pa.types.is_temporal(kind) or pa.types.is_interval(kind):
+            values = [None if v is None else _iso(v) for v in table.column(i).to_pylist()]
+        else:
+            continue
+        table = table.set_column(i, field.name, pa.array(values, type=pa.string()))
     return table
 
 
-def _emit(table, fmt: str, dest: Path | None) -> None:
-    """Print or write an Arrow table as a rich table, CSV, JSON lines or Parquet."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
+def _emit(table, fmt: str, dest: Path | None, max_width: int = 40) -> None:
+    """Print or write an Arrow table as a table, records, CSV, JSON lines or Parquet."""
     if fmt == "parquet":
+        import pyarrow.parquet as pq
+
         if not dest:
             _fail("--format parquet needs --out FILE")
-        pq.write_table(table, dest)
+        _write(dest, lambda: pq.write_table(table, dest))
         err.print(f"wrote {table.num_rows} rows to {dest}")
         return
     if fmt == "csv":
-        table = _flat_for_csv(table)
+        import pyarrow.csv as pacsv
+
+        table = _for_csv(table)
         if dest:
-            pacsv.write_csv(table, dest)
+            _write(dest, lambda: pacsv.write_csv(table, dest))
         else:
             sink = sys.stdout.buffer
             pacsv.write_csv(table, sink)
             sink.flush()
         return
     if fmt == "json":
-        lines = (json.dumps(row, ensure_ascii=False, default=str) for row in table.to_pylist())
+        lines = (json.dumps(row, ensure_ascii=False, default=str) for row in _text_rows(table))
         text = "\n".join(lines) + ("\n" if table.num_rows else "")
         if dest:
-            dest.write_text(text, encoding="utf-8")
+            _write(dest, lambda: dest.write_text(text, encoding="utf-8"))
         else:
             sys.stdout.write(text)
         return
-    grid = Table(show_lines=False)
-    for name in table.column_names:
-        grid.add_column(name, overflow="fold")
-    for row in table.to_pylist():
-        grid.add_row(*["" if v is None else ", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in row.values()])
-    (out if out.is_terminal else Console(width=200)).print(grid)
-    err.print(f"{table.num_rows} rows")
+    if fmt == "records":
+        text = _records(table)
+        if dest:
+            _write(dest, lambda: dest.write_text(text, encoding="utf-8"))
+        else:
+            sys.stdout.write(text)
+        _say_rows(table.num_rows)
+        return
+    _print_table(table, dest, max_width)
 
 
-FORMATS = ["table", "csv", "json", "parquet"]
+def _records(table) -> str:
+    """One block per row, one ``column  value`` line per column (values whole, on one line): for
+    rows too wide for a table, as psql's ``\\x`` or duckdb's ``.mode line``."""
+    width = max((len(name) for name in table.column_names), default=0)
+    blocks = []
+    for number, row in enumerate(_text_rows(table), 1):
+        lines = [f"-[ row {number} ]" + "-" * max(0, width - 6)]
+        lines += [f"{name.ljust(width)} | {_cell_line(value)}" for name, value in row.items()]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks) + ("\n" if blocks else "")
 
 
-def _from_snapshot(db: Path | None, fmt: str, read):
-    """Open the warehouse's snapshot, run ``read(con)`` for an Arrow table, and emit it as ``fmt``.
+def _print_table(table, dest: Path | None, max_width: int) -> None:
+    """A grid, one line per row, as wide as the terminal (``COLUMNS``; 200 when not a terminal):
+    cells longer than ``max_width`` are cut with '…' (0: never), then the widest columns are
+    narrowed until the grid fits. Rows too wide even then (12 characters a column) are shown
+    as records, and stderr says so."""
+    import shutil
 
-    ``read`` may raise duckdb.Error (a bad query) or WarehouseError; both end as one clear line."""
+    rows = [[_cell_line(v) for v in row.values()] for row in _text_rows(table)]
+    names = table.column_names
+    room = shutil.get_terminal_size((200, 24)).columns if dest is None else 1_000_000
+    natural = [max([_width(n)] + [_width(r[i]) for r in rows]) for i, n in enumerate(names)]
+    widths = [min(w, max(max_width, 1)) for w in natural] if max_width else list(natural)
+    floor = 12  # narrower cells say too little: such rows read better as records
+    while sum(widths) + 3 * len(widths) + 1 > room:
+        # Narrow the columns already cut first (long text), whole ones (dates, ids) last.
+        cut = [i for i, w in enumerate(widths) if natural[i] > w and w > floor]
+        whole = [i for i, w in enumerate(widths) if w > floor]
+        if not (cut or whole):
+            break
+        widest = max(cut or whole, key=lambda i: widths[i])
+        widths[widest] -= 1
+    if sum(widths) + 3 * len(widths) + 1 > room:
+        text = _records(table)
+        note = f"{len(names)} columns do not fit in {room}: shown as records (--format records)"
+    else:
+        def line(cells):
+            return "│ " + " │ ".join(_fit(c, w) for c, w in zip(cells, widths)) + " │"
+
+        rule = "─┼─".join("─" * w for w in widths)
+        text = "\n".join([line(names), f"├─{rule}─┤", *(line(r) for r in rows)]) + "\n"
+        cut = any(_width(c) > w for r in [names, *rows] for c, w in zip(r, widths))
+        note = "long cells are cut: --format records shows whole values, --max-width 0 cuts none" if cut else ""
+    if dest:
+        _write(dest, lambda: dest.write_text(text, encoding="utf-8"))
+    else:
+        sys.stdout.write(text)
+    sys.stderr.write(f"{table.num_rows} rows" + (f"; {note}" if note else "") + "\n")
+
+
+def _cell_line(value) -> str:
+    return " ".join(_cell(value).split())
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: East Asian wide characters (Korean, Chinese) take two."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut with '…' or padded with spaces to exactly ``width`` terminal columns."""
+    if _width(text) <= width:
+        return text + " " * (width - _width(text))
+    kept, used = [], 0
+    for c in text:
+        w = _width(c)
+        if used + w > width - 1:
+            break
+        kept.append(c)
+        used += w
+    return "".join(kept) + "…" + " " * (width - 1 - used)
+
+
+def _say_rows(n: int) -> None:
+    sys.stderr.write(f"{n} rows\n")
+
+
+def _write(dest: Path, write) -> None:
+    """Run ``write`` (which writes ``dest``), turning a failure into one line."""
+    import pyarrow as pa
+
+    try:
+        write()
+    except (OSError, pa.ArrowException) as exc:
+        _fail(f"cannot write {dest}: {getattr(exc, 'strerror', None) or ' '.join(str(exc).split())}")
+
+
+FORMATS = ["table", "records", "csv", "json", "parquet"]
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="|".join(FORMATS),
+                      help="table (cells cut to --max-width), records (one line per column), csv, json (lines) or parquet.")
+]
+OutOption = Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.", metavar="FILE",
+                                                   show_default="stdout")]
+MaxWidthOption = Annotated[int, typer.Option("--max-width", min=0, metavar="CHARS", help="--format table: cut longer cells with '…' (0: never).")]
+
+
+def _from_snapshot(db: str | None, fmt: str, read, out: Path | None = None, sandboxed: bool = False):
+    """Open the warehouse's snapshot, run ``read(con)`` for an Arrow table, and return it.
+
+    The format and ``--out`` are checked first, so a typo costs no query. ``read`` may raise
+    duckdb.Error (a bad query) or WarehouseError; both end as one clear line. ``sandboxed`` opens
+    the snapshot inside DuckDB's sandbox (analysts' own SQL, see warehouse.sandbox)."""
+    if fmt not in FORMATS:
+        _fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    _prepare_out(out)
     import duckdb
 
     from warehouse.db import WarehouseError
+    from warehouse.sandbox import open_sandboxed
     from warehouse.snapshot import open_snapshot
 
-    if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}")
     try:
-        con = open_snapshot(_database(db))
+        con = (open_sandboxed if sandboxed else open_snapshot)(_database(db))
         try:
             table = read(con)
         finally:
@@ -441,33 +780,43 @@ def _from_snapshot(db: Path | None, fmt: str, read):
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse's read-only snapshot.")],
     db: ReaderOption = None,
-    format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
-    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+    format: FormatOption = "table",
+    out: OutOption = None,
+    max_width: MaxWidthOption = 40,
 ) -> None:
-    """Run SQL against the latest snapshot (never the file the night is writing)."""
-    _emit(_from_snapshot(db, format, lambda con: con.execute(sql).arrow()), format, out)
+    """Run SQL against the latest snapshot (never the file the night is writing).
+
+    Only queries run, inside DuckDB's sandbox: no file is read or written but the warehouse
+    (results go to --out), no ATTACH, INSTALL/LOAD or SET."""
+    from warehouse.sandbox import run_query
+
+    if not sql.strip():
+        _fail('the query is empty: pass the SQL to run, e.g. axiswatch query "SELECT count(*) FROM articles"')
+    _emit(_from_snapshot(db, format, lambda con: run_query(con, sql), out, sandboxed=True), format, out, max_width)
 
 
 @app.command()
 def stories(
-    since: Annotated[str, typer.Option(help="Stories first seen since (7d, 24h or an ISO date).")] = "7d",
+    since: Annotated[str, typer.Option(help="Stories first seen since (7d, 24h or an ISO date).", metavar="AGE|DATE")] = "7d",
     db: ReaderOption = None,
-    limit: Annotated[int, typer.Option(help="At most this many stories.")] = 50,
-    format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
-    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many stories.")] = 50,
+    format: FormatOption = "table",
+    out: OutOption = None,
+    max_width: MaxWidthOption = 40,
 ) -> None:
     """List the latest axis stories (one row per story, not per copy)."""
     start = _parse_since(since)
     sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
            " FROM v_axis_stories WHERE first_seen_at >= ? OR published_at >= ?"
            " ORDER BY published_at DESC, outlets DESC LIMIT ?")
-    _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, start, limit]).arrow()), format, out)
+    _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, start, limit]).arrow(), out), format, out,
+          max_width)
 
 
 @app.command()
 def report(
-    since: Annotated[str, typer.Option(help="Period covered (30d, or an ISO date).")] = "30d",
-    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("data/reports/report.html"),
+    since: Annotated[str, typer.Option(help="Period covered (30d, or an ISO date).", metavar="AGE|DATE")] = "30d",
+    out: Annotated[Path, typer.Option(help="HTML file to write.", metavar="FILE")] = Path("data/reports/report.html"),
     db: ReaderOption = None,
 ) -> None:
     """Write the static HTML report (no server or network needed to view it)."""
@@ -475,12 +824,16 @@ def report(
     from warehouse.report import write_report
     from warehouse.snapshot import open_snapshot
 
+    start = _parse_since(since)
+    _prepare_out(out)
     try:
         con = open_snapshot(_database(db))
     except WarehouseError as exc:
         _fail(str(exc))
     try:
-        path = write_report(con, out, _parse_since(since))
+        path = write_report(con, out, start)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
     finally:
         con.close()
     err.print(f"report written to {path}")
@@ -489,18 +842,23 @@ def report(
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(help="Words to look for (BM25 over titles and text).")],
-    since: Annotated[Optional[str], typer.Option(help="Only articles published since (7d or an ISO date).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only articles published since (7d or an ISO date).", metavar="AGE|DATE",
+                                                 show_default="all")] = None,
     axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged articles.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many results.")] = 20,
     db: ReaderOption = None,
-    format: Annotated[str, typer.Option("--format", help="table, csv, json (lines) or parquet.")] = "table",
-    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+    format: FormatOption = "table",
+    out: OutOption = None,
+    max_width: MaxWidthOption = 40,
 ) -> None:
     """Full-text search over stored articles (refreshed after each load)."""
     from warehouse.search import search as run_search
 
+    if not text.strip():
+        _fail('nothing to search for: pass words, e.g. axiswatch search "artillery shells"')
     start = _parse_since(since)
-    _emit(_from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit)), format, out)
+    _emit(_from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit), out), format, out,
+          max_width)
 
 
 @app.command()
@@ -518,32 +876,37 @@ def snapshot(db: WarehouseOption = None) -> None:
 @app.command()
 def export(
     db: ReaderOption = None,
-    out: Annotated[Path, typer.Option(help="Folder for the Parquet files.")] = Path("data/export"),
+    out: Annotated[Path, typer.Option(help="Folder for the Parquet files.", metavar="FOLDER")] = Path("data/export"),
 ) -> None:
     """Export articles, stories and axis stories as Parquet partitioned by day."""
     from warehouse.db import WarehouseError
     from warehouse.maintenance import export_parquet
     from warehouse.snapshot import reader_location
 
+    import duckdb
+
     source = reader_location(_database(db))
     if isinstance(source, Path) and not source.exists():
         _fail(f"no snapshot at {source}: run `axiswatch run` first")
+    _prepare_out(out, folder=True)
     try:
         counts = export_parquet(source, out)
     except WarehouseError as exc:
         _fail(str(exc))
+    except (OSError, duckdb.Error) as exc:
+        _fail(f"cannot export to {out}: {getattr(exc, 'strerror', None) or exc}")
     err.print(", ".join(f"{name}: {n} rows" for name, n in counts.items()) + f" -> {out}")
 
 
-alerts_app = typer.Typer(help="Alert rules and the outbox.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alert rules and the outbox.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(alerts_app, name="alerts")
 
 
 @alerts_app.command("test")
 def alerts_test(
     rule: Annotated[str, typer.Option(help="Rule whose channels get a sample message.")],
-    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.")] = None,
-    allow_network: Annotated[list[str], typer.Option("--allow-network", help="CIDR allowed although not public.")] = [],
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.", metavar="FILE", show_default=DEFAULT_CONFIG)] = None,
+    allow_network: Annotated[list[str], typer.Option("--allow-network", metavar="CIDR", help="Network allowed although not public.")] = [],
 ) -> None:
     """Send a sample message to every channel of a rule, to check the channel works."""
     from alerts.channels import DeliveryError, send
@@ -589,6 +952,8 @@ def alerts_pending(
         for row in rows:
             print(json.dumps(row, ensure_ascii=False, default=str))
         return
+    from rich.table import Table
+
     grid = Table(title=f"{len(rows)} alert(s) pending")
     for col in ("rule", "channel", "headline", "attempts", "next attempt", "last error"):
         grid.add_column(col, overflow="fold")

@@ -38,3 +38,26 @@ def client(fast_http):
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
+
+
+def run_axiswatch(*args, cwd=ROOT, stdin=None, timeout=120, env=None):
+    """The real command line in a subprocess (``python -m axiswatch``), as users and scripts call it."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "axiswatch", *args], cwd=cwd, input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Path:
+    """One demo warehouse (and its snapshot) built by ``axiswatch demo``, shared by the tests that
+    only read it; a test that may write copies it first."""
+    import socket
+
+    db = tmp_path_factory.mktemp("demo-warehouse") / "w.duckdb"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_axiswatch("demo", "--db", str(db), "--port", str(port), "--json", timeout=300)
+    assert result.returncode == 0, result.stderr
+    return db
