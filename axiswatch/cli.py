@@ -970,6 +970,8 @@ def runs(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object per run, one per line.")] = False,
 ) -> None:
     """List recent runs: state (running, loaded, finished, failed, abandoned), counts and errors."""
+    from rich.table import Table
+
     from warehouse.db import WarehouseError, connect
     from warehouse.runs import recent_runs
 
@@ -988,7 +990,7 @@ def runs(
         row["errors"] = json.loads(row["errors"] or "[]")
     if json_out:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False, default=_iso))
+            print(json.dumps(_iso(row), ensure_ascii=False, default=str))
         return
     grid = Table(title=f"runs in {database}")
     for col in ("run", "status", "started", "took", "feeds ok/failed", "new", "dups", "axis", "stories", "errors", "why"):
@@ -1001,11 +1003,6 @@ def runs(
             str(r["axis_new"] or 0), str(r["stories_new"] or 0), str(len(r["errors"])), r["failure"] or "",
         )
     out.print(grid)
-
-
-def _iso(value):
-    """JSON for what json cannot write itself: times as ISO 8601."""
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def main() -> None:  # pragma: no cover
