@@ -4,7 +4,11 @@ It enforces what the open internet requires: http(s) only, non-public destinatio
 connect time (see ``netguard``), a connect timeout plus a total deadline per request, a cap on
 decoded bytes, a bounded redirect loop with the same checks on each hop, TLS always verified,
 bounded retries with backoff for 429/5xx/connection errors honouring ``Retry-After``, and a
-per-host concurrency limit.
+per-host concurrency limit whose slots are granted first come, first served.
+
+The deadline measures the server, not the queue: it starts when a request is sent, after the
+wait for a host slot and the host's politeness delay, so a busy host never makes a fast server
+look slow.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import email.utils
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -146,6 +151,56 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class FairSlots:
+    """At most ``limit`` holders at once, granted strictly in arrival order.
+
+    A semaphore lets a thread that just released (a worker moving on to the next page of the same
+    host) take the slot back ahead of threads that have waited longer, so one request can wait
+    for many others; here a release hands the slot straight to the oldest waiter.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit)
+        self._holders = 0
+        self._waiters: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._holders < self._limit and not self._waiters:
+                self._holders += 1
+                return
+            granted = threading.Event()
+            self._waiters.append(granted)
+        try:
+            granted.wait()
+        except BaseException:  # interrupted while waiting: leave the queue, or pass on a grant
+            with self._lock:
+                if granted in self._waiters:
+                    self._waiters.remove(granted)
+                    raise
+            self.release()
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # the slot passes on; the holder count stays
+            else:
+                self._holders -= 1
+
+    def __enter__(self) -> FairSlots:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class HttpClient:
     """Thread-safe guarded client; one per run, shared by all fetching threads."""
 
@@ -175,7 +230,7 @@ class HttpClient:
             ),
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
-        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._host_slots: dict[str, FairSlots] = {}
         self._host_delay: dict[str, float] = {}
         self._host_next: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -197,13 +252,21 @@ class HttpClient:
                 return
             self._host_delay[host] = max(seconds, self.settings.per_host_delay)
 
-    @contextmanager
-    def _host_slot(self, host: str):
+    def queued(self, host: str) -> int:
+        """How many requests are waiting for a slot on ``host`` (progress and tests)."""
         with self._lock:
-            slot = self._host_slots.setdefault(
-                host, threading.BoundedSemaphore(self.settings.per_host_limit)
-            )
-        with slot:
+            slots = self._host_slots.get(host)
+        return slots.waiting() if slots else 0
+
+    @contextmanager
+    def _host_slot(self, host: str) -> Iterator[None]:
+        """Hold one of ``host``'s slots, then wait out its politeness delay; neither wait counts
+        against the request deadline, which starts when the caller sends."""
+        with self._lock:
+            slots = self._host_slots.get(host)
+            if slots is None:
+                slots = self._host_slots[host] = FairSlots(self.settings.per_host_limit)
+        with slots:
             with self._lock:
                 delay = self._host_delay.get(host, self.settings.per_host_delay)
                 now = time.monotonic()
@@ -253,22 +316,25 @@ class HttpClient:
         return response
 
     def _once(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
-        started = time.monotonic()
-        deadline = started + self.settings.deadline
+        spent = 0.0  # seconds spent sending and receiving, over every redirect hop
         redirects: list[str] = []
         current = url
         while True:
             _check_scheme(current)
-            status, resp_headers, content, location = self._request(method, current, headers, body, deadline)
-            if status in REDIRECT_CODES and location:
+            budget = self.settings.deadline - spent
+            if budget <= 0:
+                raise TimeoutFetchError(f"total deadline of {self.settings.deadline}s exceeded")
+            hop = self._request(method, current, headers, body, budget)
+            spent += hop.elapsed
+            status, resp_headers = hop.status, hop.headers
+            if status in REDIRECT_CODES and hop.location:
                 if len(redirects) >= self.settings.max_redirects:
                     raise RedirectError(f"more than {self.settings.max_redirects} redirects")
                 redirects.append(current)
-                current = urljoin(current, location)
+                current = urljoin(current, hop.location)
                 if status == 303:
                     method, body = "GET", None
                 continue
-            elapsed = time.monotonic() - started
             if status in RETRY_CODES:
                 raise TransientStatus(
                     f"HTTP {status}",
@@ -277,18 +343,22 @@ class HttpClient:
                 )
             if status >= 400:
                 raise HttpStatusError(f"HTTP {status}", status=status)
-            return Response(current, status, resp_headers, content, elapsed, redirects=redirects)
+            return Response(current, status, resp_headers, hop.body, spent, redirects=redirects)
 
-    def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, deadline: float):
+    def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, budget: float
+    ) -> _Hop:
+        """One hop; ``budget`` seconds from the moment it is sent (slot waits are not counted)."""
         host = urlsplit(url).hostname or ""
         try:
             with self._host_slot(host):
+                sent = time.monotonic()
                 with self._client.stream(method, url, headers=dict(headers), content=body) as resp:
                     location = resp.headers.get("location")
-                    if resp.status_code in REDIRECT_CODES or resp.status_code >= 300:
-                        return resp.status_code, resp.headers, b"", location
-                    body = self._read_capped(resp, deadline)
-                    return resp.status_code, resp.headers, body, location
+                    content = b""
+                    if resp.status_code < 300:
+                        content = self._read_capped(resp, sent + budget)
+                    return _Hop(resp.status_code, resp.headers, content, location, time.monotonic() - sent)
         except BlockedDestination as exc:
             raise BlockedError(str(exc)) from None
         except httpx.TimeoutException as exc:
@@ -317,6 +387,17 @@ class HttpClient:
                 raise TimeoutFetchError(f"total deadline of {self.settings.deadline}s exceeded")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+@dataclass
+class _Hop:
+    """One request/response exchange; ``elapsed`` counts from sending, not from queueing."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    location: str | None
+    elapsed: float
 
 
 def _check_scheme(url: str) -> None:
