@@ -11,7 +11,8 @@ A dead host (its name does not resolve, or it refuses, resets or fails TLS) woul
 every one of its pages the whole retry schedule. After ``host_down_after`` connection-level
 failures in a row to one host (scheme, host and port) in this client's lifetime, its remaining requests
 fail at once with ``host_down``, without retries or backoff; any answer from the host, whatever
-its status, resets the count. The client lives for one run, so the host is tried again next run.
+its status, resets the count. The count lives as long as the client (one per run), so the next
+run contacts the host afresh.
 A name DNS says does not exist is not retried within a request (resolvers cache that answer).
 
 The deadline measures the server, not the queue: it starts when a request is sent, after the
@@ -300,7 +301,7 @@ class HttpClient:
                 failures, last = self._failures.get(endpoint, 0), self._last_failure.get(endpoint, "")
             raise HostDownError(
                 f"{scheme}://{host}:{port} is down for this run after {failures} connection failures in a row "
-                f"(last: {last}); not tried again until the next run"
+                f"(last: {last}); not contacted again in this run"
             )
 
     def _connection_failed(self, endpoint: Endpoint, message: str) -> None:
