@@ -9,9 +9,9 @@ circuit breaker.
 
 A dead host (its name does not resolve, or it refuses, resets or fails TLS) would otherwise cost
 every one of its pages the whole retry schedule. After ``host_down_after`` connection-level
-failures in a row to one host (scheme, host and port) in this client's lifetime, its remaining requests
-fail at once with ``host_down``, without retries or backoff; any answer from the host, whatever
-its status, resets the count. The count lives as long as the client (one per run), so the next
+failures in a row to one host (scheme, host and port) in this client's lifetime, its remaining
+requests fail at once with ``host_down``, without retries or backoff; any answer from the host,
+whatever its status, resets the count. The count lives as long as the client (one per run), so the next
 run contacts the host afresh.
 A name DNS says does not exist is not retried within a request (resolvers cache that answer).
 
@@ -51,7 +51,9 @@ Endpoint = tuple[str, str, int]  # (scheme, host, port): what the circuit breake
 # Failures before any response that mean nothing is listening or reachable there: DNS, refused,
 # reset, TLS handshake (httpx reports TLS failures as ConnectError). A server that answered and
 # then broke off is up, and is not counted.
-_CONNECTION_LEVEL = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpcore.ConnectError)
+_CONNECTION_LEVEL = (
+    httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpcore.ConnectError,
+)
 
 
 @dataclass(frozen=True)
