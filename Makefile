@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -43,6 +43,9 @@ bench-growth: install
 
 bench-backends: install
 	$(BIN)/python -m benchmarks.backends --articles 1000000 --feeds 500 --entries 50 --pages 10000 --hosts 50
+
+bench-dead-hosts: install
+	$(BIN)/python -m benchmarks.dead_hosts --feeds 20 --pages 400 --refused-feeds 4 --good-pages 20
 
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse

@@ -80,6 +80,7 @@ class HttpConfig(BaseModel):
     per_host_limit: int = Field(2, ge=1)
     per_host_delay: float = Field(0.0, ge=0)  # seconds between requests to one host (robots crawl-delay may raise it)
     respect_robots: bool = True  # obey robots.txt for article pages
+    host_down_after: int = Field(3, ge=0)  # connection failures in a row before a host is skipped for the run; 0: never
     user_agent: str = DEFAULT_USER_AGENT
     allow_networks: list[str] = Field(default_factory=list)
 

@@ -3,8 +3,21 @@
 It enforces what the open internet requires: http(s) only, non-public destinations refused at
 connect time (see ``netguard``), a connect timeout plus a total deadline per request, a cap on
 decoded bytes, a bounded redirect loop with the same checks on each hop, TLS always verified,
-bounded retries with backoff for 429/5xx/connection errors honouring ``Retry-After``, and a
-per-host concurrency limit.
+bounded retries with backoff for 429/5xx/connection errors honouring ``Retry-After``, a
+per-host concurrency limit whose slots are granted first come, first served, and a per-host
+circuit breaker.
+
+A dead host (its name does not resolve, or it refuses, resets or fails TLS) would otherwise cost
+every one of its pages the whole retry schedule. After ``host_down_after`` connection-level
+failures in a row to one host (scheme, host and port) in this client's lifetime, its remaining
+requests fail at once with ``host_down``, without retries or backoff; any answer from the host,
+whatever its status, resets the count. The count lives as long as the client (one per run), so the next
+run contacts the host afresh.
+A name DNS says does not exist is not retried within a request (resolvers cache that answer).
+
+The deadline measures the server, not the queue: it starts when a request is sent, after the
+wait for a host slot and the host's politeness delay, so a busy host never makes a fast server
+look slow.
 """
 
 from __future__ import annotations
@@ -13,7 +26,8 @@ import email.utils
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -23,15 +37,23 @@ import httpx
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
     stop_after_attempt,
 )
 
-from ingest.netguard import AddressPolicy, BlockedDestination, GuardedBackend
+from ingest.netguard import AddressPolicy, BlockedDestination, GuardedBackend, UnresolvableHost
 
 DEFAULT_USER_AGENT = "axiswatch/0.1 (+https://github.com/axiswatch/axiswatch; news monitoring)"
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 RETRY_CODES = {429, 500, 502, 503, 504}
+
+Endpoint = tuple[str, str, int]  # (scheme, host, port): what the circuit breaker counts failures of
+
+# Failures before any response that mean nothing is listening or reachable there: DNS, refused,
+# reset, TLS handshake (httpx reports TLS failures as ConnectError). A server that answered and
+# then broke off is up, and is not counted.
+_CONNECTION_LEVEL = (
+    httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpcore.ConnectError,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,7 @@ class HttpSettings:
     respect_robots: bool = True
     user_agent: str = DEFAULT_USER_AGENT
     allowed_networks: tuple = ()
+    host_down_after: int = 3  # connection failures in a row before a host is down for the run; 0: never
 
 
 class FetchError(Exception):
@@ -85,6 +108,18 @@ class RedirectError(FetchError):
 
 
 class ConnectionFetchError(FetchError):
+    kind = "connection"
+
+
+class HostDownError(FetchError):
+    """Not sent: the host failed ``host_down_after`` connections in a row earlier in this run."""
+
+    kind = "host_down"
+
+
+class UnresolvedHostError(ConnectionFetchError):
+    """DNS says the name does not exist; not retried (the answer is cached), counts as a failure."""
+
     kind = "connection"
 
 
@@ -146,6 +181,56 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class FairSlots:
+    """At most ``limit`` holders at once, granted strictly in arrival order.
+
+    A semaphore lets a thread that just released (a worker moving on to the next page of the same
+    host) take the slot back ahead of threads that have waited longer, so one request can wait
+    for many others; here a release hands the slot straight to the oldest waiter.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit)
+        self._holders = 0
+        self._waiters: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._holders < self._limit and not self._waiters:
+                self._holders += 1
+                return
+            granted = threading.Event()
+            self._waiters.append(granted)
+        try:
+            granted.wait()
+        except BaseException:  # interrupted while waiting: leave the queue, or pass on a grant
+            with self._lock:
+                if granted in self._waiters:
+                    self._waiters.remove(granted)
+                    raise
+            self.release()
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # the slot passes on; the holder count stays
+            else:
+                self._holders -= 1
+
+    def __enter__(self) -> FairSlots:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class HttpClient:
     """Thread-safe guarded client; one per run, shared by all fetching threads."""
 
@@ -175,9 +260,11 @@ class HttpClient:
             ),
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
-        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._host_slots: dict[str, FairSlots] = {}
         self._host_delay: dict[str, float] = {}
         self._host_next: dict[str, float] = {}
+        self._failures: dict[Endpoint, int] = {}  # connection failures in a row, per endpoint
+        self._last_failure: dict[Endpoint, str] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -197,13 +284,49 @@ class HttpClient:
                 return
             self._host_delay[host] = max(seconds, self.settings.per_host_delay)
 
-    @contextmanager
-    def _host_slot(self, host: str):
+    def queued(self, host: str) -> int:
+        """How many requests are waiting for a slot on ``host`` (progress and tests)."""
         with self._lock:
-            slot = self._host_slots.setdefault(
-                host, threading.BoundedSemaphore(self.settings.per_host_limit)
+            slots = self._host_slots.get(host)
+        return slots.waiting() if slots else 0
+
+    def host_down(self, endpoint: Endpoint) -> bool:
+        """Whether requests to ``endpoint`` (scheme, host, port) now fail at once with ``host_down``."""
+        limit = self.settings.host_down_after
+        with self._lock:
+            return limit > 0 and self._failures.get(endpoint, 0) >= limit
+
+    def _raise_if_down(self, endpoint: Endpoint) -> None:
+        if self.host_down(endpoint):
+            scheme, host, port = endpoint
+            with self._lock:
+                failures, last = self._failures.get(endpoint, 0), self._last_failure.get(endpoint, "")
+            raise HostDownError(
+                f"{scheme}://{host}:{port} is down for this run after {failures} connection failures in a row "
+                f"(last: {last}); not contacted again in this run"
             )
-        with slot:
+
+    def _connection_failed(self, endpoint: Endpoint, message: str) -> None:
+        with self._lock:
+            self._failures[endpoint] = self._failures.get(endpoint, 0) + 1
+            self._last_failure[endpoint] = message
+
+    def _host_answered(self, endpoint: Endpoint) -> None:
+        with self._lock:
+            self._failures.pop(endpoint, None)
+
+    @contextmanager
+    def _host_slot(self, host: str, endpoint: Endpoint) -> Iterator[None]:
+        """Hold one of ``host``'s slots, then wait out its politeness delay; neither wait counts
+        against the request deadline, which starts when the caller sends. A host that went down
+        while the request queued is not contacted (and its delay not spent)."""
+        self._raise_if_down(endpoint)
+        with self._lock:
+            slots = self._host_slots.get(host)
+            if slots is None:
+                slots = self._host_slots[host] = FairSlots(self.settings.per_host_limit)
+        with slots:
+            self._raise_if_down(endpoint)
             with self._lock:
                 delay = self._host_delay.get(host, self.settings.per_host_delay)
                 now = time.monotonic()
@@ -238,9 +361,16 @@ class HttpClient:
                 return min(self.settings.backoff_max, exc.retry_after)
             return backoff
 
+        def worth_retrying(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if not isinstance(exc, TransientError):
+                return False
+            endpoint = getattr(exc, "endpoint", None)  # a connection failure: is its host down now?
+            return endpoint is None or not self.host_down(endpoint)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.retries + 1),
-            retry=retry_if_exception_type(TransientError),
+            retry=worth_retrying,
             wait=wait,
             sleep=self._sleep,
             reraise=True,
@@ -253,22 +383,25 @@ class HttpClient:
         return response
 
     def _once(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
-        started = time.monotonic()
-        deadline = started + self.settings.deadline
+        spent = 0.0  # seconds spent sending and receiving, over every redirect hop
         redirects: list[str] = []
         current = url
         while True:
             _check_scheme(current)
-            status, resp_headers, content, location = self._request(method, current, headers, body, deadline)
-            if status in REDIRECT_CODES and location:
+            budget = self.settings.deadline - spent
+            if budget <= 0:
+                raise TimeoutFetchError(f"total deadline of {self.settings.deadline}s exceeded")
+            hop = self._request(method, current, headers, body, budget)
+            spent += hop.elapsed
+            status, resp_headers = hop.status, hop.headers
+            if status in REDIRECT_CODES and hop.location:
                 if len(redirects) >= self.settings.max_redirects:
                     raise RedirectError(f"more than {self.settings.max_redirects} redirects")
                 redirects.append(current)
-                current = urljoin(current, location)
+                current = urljoin(current, hop.location)
                 if status == 303:
                     method, body = "GET", None
                 continue
-            elapsed = time.monotonic() - started
             if status in RETRY_CODES:
                 raise TransientStatus(
                     f"HTTP {status}",
@@ -277,30 +410,54 @@ class HttpClient:
                 )
             if status >= 400:
                 raise HttpStatusError(f"HTTP {status}", status=status)
-            return Response(current, status, resp_headers, content, elapsed, redirects=redirects)
+            return Response(current, status, resp_headers, hop.body, spent, redirects=redirects)
 
-    def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, deadline: float):
+    def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, budget: float
+    ) -> _Hop:
+        """One hop; ``budget`` seconds from the moment it is sent (slot waits are not counted)."""
         host = urlsplit(url).hostname or ""
+        endpoint = _endpoint(url)
+        answered = False
         try:
-            with self._host_slot(host):
+            with self._host_slot(host, endpoint):
+                sent = time.monotonic()
                 with self._client.stream(method, url, headers=dict(headers), content=body) as resp:
+                    answered = True
+                    self._host_answered(endpoint)
                     location = resp.headers.get("location")
-                    if resp.status_code in REDIRECT_CODES or resp.status_code >= 300:
-                        return resp.status_code, resp.headers, b"", location
-                    body = self._read_capped(resp, deadline)
-                    return resp.status_code, resp.headers, body, location
+                    content = b""
+                    if resp.status_code < 300:
+                        content = self._read_capped(resp, sent + budget)
+                    return _Hop(resp.status_code, resp.headers, content, location, time.monotonic() - sent)
         except BlockedDestination as exc:
             raise BlockedError(str(exc)) from None
         except httpx.TimeoutException as exc:
-            raise TransientTimeout(f"timed out: {exc or type(exc).__name__}") from None
+            error = TransientTimeout(f"timed out: {exc or type(exc).__name__}")
+            if isinstance(exc, httpx.ConnectTimeout):  # nothing answered the SYN: a dead host too
+                self._count_failure(error, endpoint)
+            raise error from None
         except httpx.InvalidURL as exc:
             raise BadUrlError(f"invalid URL {url!r}: {exc}") from None
         except httpx.DecodingError as exc:
             raise FetchError(f"cannot decode response body: {exc}") from None
         except (httpx.TransportError, httpcore.ConnectError) as exc:
-            if isinstance(exc.__cause__, BlockedDestination):  # httpx re-wraps httpcore errors
-                raise BlockedError(str(exc.__cause__)) from None
-            raise TransientConnection(f"connection failed: {exc or type(exc).__name__}") from None
+            if _caused_by(exc, BlockedDestination):  # httpx re-wraps httpcore errors
+                raise BlockedError(str(_caused_by(exc, BlockedDestination))) from None
+            message = f"connection failed: {exc or type(exc).__name__}"
+            if _caused_by(exc, UnresolvableHost):
+                error: FetchError = UnresolvedHostError(message)
+            else:
+                error = TransientConnection(message)
+            if not answered and isinstance(exc, _CONNECTION_LEVEL):
+                self._count_failure(error, endpoint)
+            raise error from None
+
+    def _count_failure(self, error: FetchError, endpoint: Endpoint) -> None:
+        """Count a failure that says nothing answered at ``endpoint``; the retry loop reads the
+        endpoint off the error to stop retrying once the host is down."""
+        self._connection_failed(endpoint, str(error))
+        error.endpoint = endpoint  # type: ignore[attr-defined]
 
     def _read_capped(self, resp: httpx.Response, deadline: float) -> bytes:
         """Read the decoded body, stopping at the byte cap and at the total deadline."""
@@ -317,6 +474,36 @@ class HttpClient:
                 raise TimeoutFetchError(f"total deadline of {self.settings.deadline}s exceeded")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _endpoint(url: str) -> Endpoint:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.scheme, parts.hostname or "", port or (443 if parts.scheme == "https" else 80))
+
+
+def _caused_by(exc: BaseException, cls: type[BaseException]) -> BaseException | None:
+    """The first exception of type ``cls`` in ``exc``'s chain of causes (httpx wraps httpcore's)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, cls):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+@dataclass
+class _Hop:
+    """One request/response exchange; ``elapsed`` counts from sending, not from queueing."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    location: str | None
+    elapsed: float
 
 
 def _check_scheme(url: str) -> None:

@@ -16,10 +16,17 @@ from httpcore._backends.sync import SyncBackend, SyncStream
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# getaddrinfo's "no such name" and "no address for it"; EAI_AGAIN (resolver trouble) is not here.
+_NO_SUCH_NAME = {socket.EAI_NONAME} | ({socket.EAI_NODATA} if hasattr(socket, "EAI_NODATA") else set())
 
 
 class BlockedDestination(httpcore.ConnectError):
     """The destination address is not public and no allowed network covers it."""
+
+
+class UnresolvableHost(httpcore.ConnectError):
+    """DNS answered that the name does not exist (or has no address): an authoritative answer
+    that resolvers cache, so asking again within the run gets the same one."""
 
 
 def parse_networks(cidrs: Iterable[str]) -> list[IPNetwork]:
@@ -69,6 +76,8 @@ class AddressPolicy:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
+            if exc.errno in _NO_SUCH_NAME:
+                raise UnresolvableHost(f"cannot resolve {host!r}: {exc}") from exc
             raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
         addresses: list[IPAddress] = []
         for info in infos:

@@ -29,6 +29,7 @@ class Route:
     fail_times: int = 0  # answer 503 this many times first, then behave normally
     retry_after: str | None = None
     content_length: int | None = None  # lie about the length (the connection closes after the body)
+    gate: threading.Event | None = None  # hold the answer until the test sets this (at most 30 s)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -43,6 +44,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         route.hits += 1
+        if route.gate is not None:
+            route.gate.wait(30)
         if route.delay:
             time.sleep(route.delay)
         if route.fail_times and route.hits <= route.fail_times:
