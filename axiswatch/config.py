@@ -10,14 +10,16 @@ command-line flags override both.
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -25,7 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.config import AlertsConfig
-from ingest.http import DEFAULT_USER_AGENT, HttpSettings
+from ingest.http import HttpSettings
 from ingest.netguard import parse_networks
 from ingest.records import FeedSource
 from ingest.settings import ExtractionSettings, FeedLimits
@@ -67,22 +69,12 @@ class FeedsFile(BaseModel):
     feeds: list[FeedConfig]
 
 
-class HttpConfig(BaseModel):
+class _HttpSection(BaseModel):
+    """What the ``http:`` section adds to ``HttpSettings``: networks as written (CIDR strings)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(20.0, gt=0)
-    deadline: float = Field(30.0, gt=0)
-    max_bytes: int = Field(15 * 1024 * 1024, gt=0)
-    max_redirects: int = Field(5, ge=0)
-    retries: int = Field(2, ge=0, le=10)
-    backoff_base: float = Field(1.0, ge=0)
-    per_host_limit: int = Field(2, ge=1)
-    per_host_delay: float = Field(0.0, ge=0)  # seconds between requests to one host (robots crawl-delay may raise it)
-    respect_robots: bool = True  # obey robots.txt for article pages
-    host_down_after: int = Field(3, ge=0)  # connection failures in a row before a host is skipped for the run; 0: never
-    user_agent: str = DEFAULT_USER_AGENT
-    allow_networks: list[str] = Field(default_factory=list)
+    allow_networks: list[str] = Field(default_factory=list)  # non-public networks the fetcher may reach
 
     @field_validator("allow_networks")
     @classmethod
@@ -94,6 +86,16 @@ class HttpConfig(BaseModel):
         networks = parse_networks([*self.allow_networks, *(extra_networks or [])])
         data = self.model_dump(exclude={"allow_networks"})
         return HttpSettings(**data, allowed_networks=tuple(networks))
+
+
+def _http_fields() -> dict[str, Any]:
+    """Every field of ``HttpSettings`` with its type, bounds and default (the one place they are
+    written), except the parsed networks, which the section takes as ``allow_networks``."""
+    hints = get_type_hints(HttpSettings, include_extras=True)
+    return {f.name: (hints[f.name], f.default) for f in dataclass_fields(HttpSettings) if f.name != "allowed_networks"}
+
+
+HttpConfig = create_model("HttpConfig", __base__=_HttpSection, **_http_fields())
 
 
 class Settings(BaseSettings):

@@ -134,7 +134,7 @@ def fetch_pages(
     """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts."""
     from ingest.pages import fetch_articles
 
-    return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction.timeout,
+    return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
                           sources=ctx.sources, on_extracted=on_extracted)
 
 

@@ -14,15 +14,18 @@ from pebble import ProcessPool
 from ingest.http import FetchError, HttpClient
 from ingest.language import detect_language, load_model
 from ingest.records import Extraction
+from ingest.settings import ExtractionSettings
 from ingest.text import clean_string, strip_leading_title
 
-MIN_TEXT_CHARS = 80
 # How trafilatura is asked for a page (the benchmarks time trafilatura alone with these too).
 TRAFILATURA_OPTIONS = {"with_metadata": True, "include_comments": False, "include_tables": False}
 PARALLEL_MIN_PAGES = 8
 
 
-def extract_html(html: bytes | str, source: str, url: str | None = None) -> Extraction:
+MIN_TEXT_CHARS = ExtractionSettings().min_text_chars  # the default; runs pass their settings'
+
+
+def extract_html(html: bytes | str, source: str, url: str | None = None, min_text_chars: int = MIN_TEXT_CHARS) -> Extraction:
     """Extract title, text, language, date and site name from one page's HTML."""
     result = Extraction(source=source)
     if not html:
@@ -43,7 +46,7 @@ def extract_html(html: bytes | str, source: str, url: str | None = None) -> Extr
     result.author = clean_string(data.get("author") or "")
     result.sitename = clean_string(data.get("sitename") or "")
     result.language = detect_language(f"{result.title}\n{result.text}", data.get("language") or "")
-    if len(result.text) < MIN_TEXT_CHARS:
+    if len(result.text) < min_text_chars:
         result.reason = f"extracted text too short ({len(result.text)} chars)"
     return result
 
@@ -71,16 +74,16 @@ def download_page(client: HttpClient, url: str) -> Download:
     return Download(url, response.body, response.url, response.status)
 
 
-def _extract_download(download: Download) -> Extraction:
+def _extract_download(download: Download, min_text_chars: int = MIN_TEXT_CHARS) -> Extraction:
     if download.reason:
         return Extraction(source=download.url, reason=download.reason, http_status=download.http_status)
-    result = extract_html(download.body, source=download.url, url=download.final_url)
+    result = extract_html(download.body, source=download.url, url=download.final_url, min_text_chars=min_text_chars)
     result.http_status, result.final_url = download.http_status, download.final_url
     return result
 
 
-def _extract_batch(downloads: list[Download]) -> list[Extraction]:
-    return [_extract_download(d) for d in downloads]
+def _extract_batch(downloads: list[Download], min_text_chars: int = MIN_TEXT_CHARS) -> list[Extraction]:
+    return [_extract_download(d, min_text_chars) for d in downloads]
 
 
 class PageExtractor:
@@ -94,8 +97,9 @@ class PageExtractor:
     """
 
     def __init__(self, timeout: float = 20.0, workers: int | None = None, expected: int | None = None,
-                 batch_size: int = 8) -> None:
+                 batch_size: int = 8, min_text_chars: int = MIN_TEXT_CHARS) -> None:
         self.timeout = timeout
+        self.min_text_chars = min_text_chars
         self.batch_size = batch_size
         workers = workers or os.cpu_count() or 1
         parallel = workers > 1 and (expected is None or expected >= PARALLEL_MIN_PAGES)
@@ -133,10 +137,10 @@ class PageExtractor:
         batch = [d for d in self._pending if not d.reason]
         for d in self._pending:
             if d.reason:
-                self._store(d.url, _extract_download(d))
+                self._store(d.url, _extract_download(d, self.min_text_chars))
         self._pending = []
         if batch:
-            self._batches.append((batch, self._pool.schedule(_extract_batch, args=(batch,), timeout=self.timeout)))
+            self._batches.append((batch, self._pool.schedule(_extract_batch, args=(batch, self.min_text_chars), timeout=self.timeout)))
 
     def _store(self, url: str, result: Extraction) -> None:
         self._results[url] = result
@@ -164,13 +168,13 @@ class PageExtractor:
         """Every submitted page's extraction, by URL (waits for the workers)."""
         if self._pool is None:
             for d in self._pending:
-                self._store(d.url, _extract_download(d))
+                self._store(d.url, _extract_download(d, self.min_text_chars))
             self._pending = []
             return self._results
         self._flush()
         while self._batches:
             self._collect(*self._batches.popleft())
-        singles = [(d, self._pool.schedule(_extract_download, args=(d,), timeout=self.timeout)) for d in self._retry]
+        singles = [(d, self._pool.schedule(_extract_download, args=(d, self.min_text_chars), timeout=self.timeout)) for d in self._retry]
         self._retry = []
         for download, future in singles:
             self._store(download.url, self._single_result(download, future))

@@ -30,10 +30,12 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Annotated
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
+from annotated_types import Ge, Gt, Le
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -58,22 +60,25 @@ _CONNECTION_LEVEL = (
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """Limits for every request; defaults suit nightly feed polling."""
+    """Limits for every request; defaults suit nightly feed polling. These are the ``http:``
+    section of the settings file too (``axiswatch.config`` builds its model from this class, with
+    the bounds given here), so each default is written once."""
 
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    deadline: float = 30.0
-    max_bytes: int = 15 * 1024 * 1024
-    max_redirects: int = 5
-    retries: int = 2
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
-    per_host_limit: int = 2
-    per_host_delay: float = 0.0
-    respect_robots: bool = True
+    connect_timeout: Annotated[float, Gt(0)] = 10.0  # seconds to open a connection
+    read_timeout: Annotated[float, Gt(0)] = 20.0  # seconds between bytes
+    deadline: Annotated[float, Gt(0)] = 30.0  # seconds for a whole request once sent, however the bytes arrive
+    max_bytes: Annotated[int, Gt(0)] = 15 * 1024 * 1024  # cap on the decoded body
+    max_redirects: Annotated[int, Ge(0)] = 5
+    retries: Annotated[int, Ge(0), Le(10)] = 2  # extra attempts for 429/5xx/connection errors
+    backoff_base: Annotated[float, Ge(0)] = 1.0  # seconds; doubles each attempt, Retry-After wins
+    backoff_max: Annotated[float, Ge(0)] = 30.0  # the longest wait between attempts
+    per_host_limit: Annotated[int, Ge(1)] = 2  # concurrent requests per host
+    per_host_delay: Annotated[float, Ge(0)] = 0.0  # seconds between requests to one host (robots crawl-delay may raise it)
+    max_crawl_delay: Annotated[float, Ge(0)] = 30.0  # a feed's crawl_delay or robots.txt's Crawl-delay above this is cut to it
+    respect_robots: bool = True  # obey robots.txt for article pages
     user_agent: str = DEFAULT_USER_AGENT
-    allowed_networks: tuple = ()
-    host_down_after: int = 3  # connection failures in a row before a host is down for the run; 0: never
+    allowed_networks: tuple = ()  # parsed from the settings' allow_networks
+    host_down_after: Annotated[int, Ge(0)] = 3  # connection failures in a row before a host is down for the run; 0: never
 
 
 class FetchError(Exception):
@@ -282,7 +287,7 @@ class HttpClient:
         with self._lock:
             if only_if_unset and host in self._host_delay:
                 return
-            self._host_delay[host] = max(seconds, self.settings.per_host_delay)
+            self._host_delay[host] = max(min(seconds, self.settings.max_crawl_delay), self.settings.per_host_delay)
 
     def queued(self, host: str) -> int:
         """How many requests are waiting for a slot on ``host`` (progress and tests)."""

@@ -12,6 +12,7 @@ from ingest.http import HttpClient
 from ingest.progress import Progress, no_progress
 from ingest.records import Entry, Extraction, FeedSource
 from ingest.robots import RobotsCache
+from ingest.settings import ExtractionSettings
 
 HAND_OVER_EVERY = 64  # downloads between looks for finished extractions
 
@@ -26,7 +27,7 @@ def apply_crawl_delays(client: HttpClient, entries: dict[str, Entry], sources: S
 
 def fetch_articles(
     client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = no_progress,
-    extraction_timeout: float = 20.0, sources: Sequence[FeedSource] = (),
+    extraction: ExtractionSettings = ExtractionSettings(), sources: Sequence[FeedSource] = (),
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
 ) -> dict[str, Extraction]:
     """Fetch each page of ``entries`` (by canonical URL) and extract it; failures come back with
@@ -53,7 +54,7 @@ def fetch_articles(
     # Pages go to the extraction workers as they arrive, so both cores extract while the
     # network is still busy instead of waiting for the last download.
     progress("articles", 0, len(urls))
-    with PageExtractor(extraction_timeout, expected=len(urls)) as extractor, \
+    with PageExtractor(extraction.timeout, expected=len(urls), min_text_chars=extraction.min_text_chars) as extractor, \
             ThreadPoolExecutor(max_workers=max(1, min(workers, len(urls) or 1))) as pool:
         futures = [pool.submit(download, url) for url in urls]
         for done, future in enumerate(as_completed(futures), 1):

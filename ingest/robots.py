@@ -9,7 +9,6 @@ from urllib.robotparser import RobotFileParser
 
 from ingest.http import FetchError, HttpClient
 
-MAX_CRAWL_DELAY = 30.0
 RobotsParser = RobotFileParser | None  # None: no usable robots.txt, everything allowed
 
 
@@ -60,7 +59,7 @@ class RobotsCache:
         parser.parse(body.splitlines())
         delay = parser.crawl_delay(self.user_agent)
         if delay:
-            self.client.set_host_delay(host, min(float(delay), MAX_CRAWL_DELAY), only_if_unset=True)
+            self.client.set_host_delay(host, float(delay), only_if_unset=True)
         return parser
 
     def allowed(self, url: str) -> bool:

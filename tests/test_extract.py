@@ -63,10 +63,10 @@ def test_a_page_that_hangs_fails_alone_and_its_batch_mates_are_extracted(monkeyp
 
     real = articles.extract_html
 
-    def slow_on_hang(html, source, url=None):
+    def slow_on_hang(html, source, url=None, **options):
         if html == b"HANG":
             time.sleep(60)
-        return real(html, source, url)
+        return real(html, source, url, **options)
 
     monkeypatch.setattr(articles, "extract_html", slow_on_hang)  # the forked workers inherit it
     downloads = _pages(8, hang=5)
