@@ -78,6 +78,11 @@ def prepare(ctx: RunContext, on_wait: Callable[[str], None] | None = None) -> Pr
     """Migrate the warehouse, mark runs whose process is gone as abandoned, claim the warehouse
     for this run (waiting up to ``run_wait_seconds`` for another active run, then ``RunBusy``), record
     the configured feeds, and return each feed's conditional-GET state."""
+    with one_step(ctx.progress, "prepare"):
+        return _claim_and_prepare(ctx, on_wait)
+
+
+def _claim_and_prepare(ctx: RunContext, on_wait: Callable[[str], None] | None) -> Prepared:
     from warehouse import load, runs
     from warehouse.db import open_warehouse
 
@@ -122,7 +127,7 @@ def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> dict[str, Entr
     from warehouse.load import known_urls
 
     by_url = unique_entries(e for r in results for e in r.entries)
-    with warehouse(ctx) as con:
+    with one_step(ctx.progress, "plan"), warehouse(ctx) as con:
         known = known_urls(con, by_url)
     return {url: entry for url, entry in by_url.items() if url not in known}
 

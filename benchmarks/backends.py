@@ -3,7 +3,11 @@ DuckLake (SQLite catalog, Parquet files), then analyst query latency on a wareho
 (default 1 million) on each: the views behind `axiswatch stories`, the report and docs/queries.md,
 and full-text search, each read the way analysts read (the snapshot file, or the lake read-only).
 
-Usage: python -m benchmarks.backends [--articles 1000000] [--repeat 3] [night options...]
+It prints, per backend, the night's stage times, and ``lake_vs_file_warehouse_stages``: the
+seconds of the stages that work in the warehouse (prepare, plan, load, tagging, clusters,
+publish, report) on the lake over those on the file (target: at most 1.2).
+
+Usage: python -m benchmarks.backends [--articles 1000000] [--repeat 3] [--no-latency] [night options...]
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ def _timed(fn, repeat: int) -> float:
         runs.append(time.perf_counter() - started)
     return round(statistics.median(runs), 3)
 
+
+WAREHOUSE_STAGES = ("prepare", "plan", "load", "tagging", "clusters", "publish", "report")
 
 TABLES = ("feeds", "pipeline_runs", "feed_fetches", "articles", "article_duplicates", "article_tags",
           "article_clusters", "story_clusters", "story_axis")
@@ -103,12 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=["duckdb", "ducklake"])
     parser.add_argument("--skip-night", action="store_true")
+    parser.add_argument("--no-latency", action="store_true", help="the nights only, no query latency")
     parser.add_argument("--source", type=Path, help="copy an existing DuckDB warehouse instead of generating history")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args, night_args = parser.parse_known_args(argv)
     if args.one:
         print(json.dumps(latency(args.one, args.articles, args.repeat, args.source)))
         return
+    warehouse_s = {}
     for backend in args.backends:
         if not args.skip_night:
             out = subprocess.run([sys.executable, "-m", "benchmarks.night", "--no-baselines", "--backend", backend,
@@ -116,14 +124,21 @@ def main(argv: list[str] | None = None) -> None:
             if out.returncode:
                 sys.exit(f"night on {backend} failed:\n{out.stderr[-3000:]}")
             night = json.loads(out.stdout.strip().splitlines()[-1])
+            warehouse_s[backend] = round(sum(night["stages_s"].get(s, 0.0) for s in WAREHOUSE_STAGES), 2)
             print(json.dumps({"benchmark": "backend-night", **{k: night[k] for k in (
-                "backend", "end_to_end_s", "rerun_s", "articles_new", "warehouse_mb", "stages_s")}}), flush=True)
+                "backend", "end_to_end_s", "rerun_s", "articles_new", "warehouse_mb", "stages_s")},
+                "warehouse_stages_s": warehouse_s[backend]}), flush=True)
+        if args.no_latency:
+            continue
         source = ["--source", str(args.source)] if args.source else []
         out = subprocess.run([sys.executable, "-m", "benchmarks.backends", "--one", backend, "--articles",
                               str(args.articles), "--repeat", str(args.repeat), *source], capture_output=True, text=True)
         if out.returncode:
             sys.exit(f"latency on {backend} failed:\n{out.stderr[-3000:]}")
         print(json.dumps({"benchmark": "backend-latency", **json.loads(out.stdout.strip().splitlines()[-1])}), flush=True)
+    if {"duckdb", "ducklake"} <= set(warehouse_s):
+        print(json.dumps({"benchmark": "backend-ratio", "warehouse_stages_s": warehouse_s,
+                          "lake_vs_file_warehouse_stages": round(warehouse_s["ducklake"] / warehouse_s["duckdb"], 3)}))
 
 
 if __name__ == "__main__":
