@@ -183,8 +183,9 @@ def load(
     run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
     run.entries_seen = sum(len(r.entries) for r in results)
     with warehouse(ctx) as con:
-        articles, duplicates = split_exact_duplicates(
-            built.in_entry_order(), known_hashes(con, (a.content_hash for a in built.articles.values())))
+        with one_step(ctx.progress, "dedup"):  # exact copies of what is stored or of each other
+            articles, duplicates = split_exact_duplicates(
+                built.in_entry_order(), known_hashes(con, (a.content_hash for a in built.articles.values())))
         run.errors = feed_errors(results) + page_errors(articles) + list(extra_errors)
         run.pages_failed = sum(a.fetch_status != "ok" for a in articles)
         run.finished_at = datetime.now(UTC)

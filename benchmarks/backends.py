@@ -4,8 +4,8 @@ DuckLake (SQLite catalog, Parquet files), then analyst query latency on a wareho
 and full-text search, each read the way analysts read (the snapshot file, or the lake read-only).
 
 It prints, per backend, the night's stage times, and ``lake_vs_file_warehouse_stages``: the
-seconds of the stages that work in the warehouse (prepare, plan, load, tagging, clusters,
-publish, report) on the lake over those on the file (target: at most 1.2).
+seconds of the stages that work in the warehouse (``benchmarks.night.WAREHOUSE_STAGES``) on the
+lake over those on the file (target: at most 1.2).
 
 Usage: python -m benchmarks.backends [--articles 1000000] [--repeat 3] [--no-latency] [night options...]
 """
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.history import word
+from benchmarks.night import WAREHOUSE_STAGES
 
 QUERIES = {
     "v_axis_stories_latest": "SELECT * FROM v_axis_stories ORDER BY first_seen_at DESC LIMIT 20",
@@ -45,8 +46,6 @@ def _timed(fn, repeat: int) -> float:
         runs.append(time.perf_counter() - started)
     return round(statistics.median(runs), 3)
 
-
-WAREHOUSE_STAGES = ("prepare", "plan", "load", "tagging", "clusters", "publish", "report")
 
 TABLES = ("feeds", "pipeline_runs", "feed_fetches", "articles", "article_duplicates", "article_tags",
           "article_clusters", "story_clusters", "story_axis")

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.night import WAREHOUSE_STAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -59,12 +61,6 @@ def main(argv: list[str] | None = None) -> None:
             round((statistics.median(r["warehouse_stages_runs_s"]) - base_warehouse) / base, 3) for r in results],
         "rerun_s": [r["rerun_s"] for r in results],
     }))
-
-
-# The stages whose work depends on what the warehouse already holds; the others (feed and page
-# fetching, extraction) see only the night's corpus. "build" (exact dedup against the warehouse)
-# encloses "load"; "finish" holds the search index refresh.
-WAREHOUSE_STAGES = ("build", "tagging", "clusters", "finish", "snapshot", "report", "alerts")
 
 
 def _warehouse_stages(night: dict) -> float:

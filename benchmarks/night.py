@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The stages that work in the warehouse, whose time can grow with what it holds or differ between
+# backends; the others (feed and page fetching, extraction, building articles) see only the
+# night's corpus. "publish" holds the search index refresh and the snapshot copy.
+WAREHOUSE_STAGES = ("prepare", "plan", "dedup", "load", "tagging", "clusters", "publish", "report", "alerts")
+
+
 def _rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

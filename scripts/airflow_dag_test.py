@@ -55,11 +55,15 @@ def main() -> None:
         tis = {f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
                for ti in run.get_task_instances()}
         summary = None
+        xcom_bytes = {}  # the largest return value of each task, as JSON
         for ti in run.get_task_instances():
+            value = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index if ti.map_index >= 0 else None)
+            size = len(json.dumps(value, default=str)) if value is not None else 0
+            xcom_bytes[ti.task_id] = max(size, xcom_bytes.get(ti.task_id, 0))
             if ti.task_id == "publish":
-                summary = ti.xcom_pull(task_ids="publish")
+                summary = value
         print(json.dumps({"attempt": attempt + 1, "run_id": run.run_id, "state": str(run.state),
-                          "tasks": tis, "summary": summary}, default=str), flush=True)
+                          "tasks": tis, "summary": summary, "xcom_bytes": xcom_bytes}, default=str), flush=True)
 
 
 if __name__ == "__main__":

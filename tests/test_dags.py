@@ -105,6 +105,7 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
     assert summary["articles_new"] == 4 and summary["stories_new"] == 4
     assert sum(1 for t in first["tasks"] if t.startswith("fetch_pages[")) == 2  # 4 pages in batches of 2
     assert not (tmp_path / "staging").exists() or not any((tmp_path / "staging").iterdir())  # cleaned
+    assert 0 < max(first["xcom_bytes"].values()) < 1024, first["xcom_bytes"]  # small values; bulk data is staged
 
     assert second["state"] == "success" and second["summary"]["articles_new"] == 0
     con = duckdb.connect(str(db), read_only=True)
