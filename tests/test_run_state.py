@@ -256,3 +256,15 @@ def test_migration_renames_old_success_rows_to_finished(tmp_path):
     assert "010_run_state" in migrate(con)
     assert con.execute("SELECT status FROM pipeline_runs").fetchall() == [("finished",)]
     con.close()
+
+
+def test_a_run_where_every_feed_failed_says_so(server, tmp_path, repo_root):
+    """Not "nothing new: every entry is already in the warehouse" on an empty warehouse."""
+    server.add("/rss.xml", Route("boom", status=500))
+    settings, _ = write_config(tmp_path, server, run_wait=0)
+    result = subprocess.run([*CLI, "run", "--config", str(settings), "--db", str(tmp_path / "w.duckdb")],
+                            cwd=repo_root, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "Nothing fetched: all 1 feeds failed" in result.stdout
+    assert "already in the warehouse" not in result.stdout
