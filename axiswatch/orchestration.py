@@ -172,8 +172,9 @@ def plan_pages(config: str | None, run_id: str) -> list[str]:
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
     results, _ = _staged_results(folder, plan)
-    entries = steps.plan_pages(_context(settings, run_id, plan), results)
-    items = list(entries.items())
+    planned = steps.plan_pages(_context(settings, run_id, plan), results)
+    staging.write_json(folder / "deferred.json", planned.deferred)
+    items = list(planned.entries.items())
     size = settings.article_batch_size
     paths = []
     for n, start in enumerate(range(0, len(items), size)):
@@ -245,7 +246,9 @@ def load_run(config: str | None, run_id: str) -> Loaded:
         for url in staging.read_json(batch):
             pages[url] = staging.extraction_from_dict(staged[url]) if url in staged else Extraction(
                 source=url, reason="page task did not finish; see its log")
-    loaded = steps.load(ctx, results, entries, pages, missing, len(missing))
+    deferred_file = folder / "deferred.json"
+    deferred = staging.read_json(deferred_file) if deferred_file.exists() else {}
+    loaded = steps.load(ctx, results, entries, pages, missing, len(missing), deferred=deferred)
     return {"run_id": run_id, "already_loaded": False, "feeds_ok": loaded.feeds_ok,
             "feeds_failed": loaded.feeds_failed, "entries_seen": loaded.entries_seen,
             "articles_new": loaded.articles_new, "duplicates": loaded.duplicates,

@@ -91,10 +91,10 @@ def run_pass(
     try:
         with HttpClient(http) as client:
             results = steps.fetch_feeds(ctx, prepared.states, client)
-            entries = steps.plan_pages(ctx, results)
-            built = ArticleBuilder(entries)
-            pages = steps.fetch_pages(ctx, entries, client, on_extracted=built.add)
-        loaded = steps.load(ctx, results, entries, pages, built=built)
+            planned = steps.plan_pages(ctx, results)
+            built = ArticleBuilder(planned.entries)
+            pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add)
+        loaded = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
         tags = steps.tag(ctx, tagger)
         stories = steps.cluster(ctx)
         published = steps.publish(ctx)

@@ -71,6 +71,8 @@ def feed_result_from_dict(data: dict) -> FeedResult:
     data = dict(data)
     data["source"] = FeedSource(**data["source"])
     data["state"] = FeedState(**data["state"])
+    if data.get("prior_state") is not None:
+        data["prior_state"] = FeedState(**data["prior_state"])
     data["entries"] = [entry_from_dict(e) for e in data["entries"]]
     return FeedResult(**data)
 

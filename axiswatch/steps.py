@@ -121,15 +121,35 @@ def fetch_feeds(ctx: RunContext, states: dict[str, FeedState], client: HttpClien
     return fetch(client, ctx.sources, states, ctx.settings.workers, ctx.progress, ctx.settings.feed)
 
 
-def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> dict[str, Entry]:
-    """The entries (by canonical URL) whose page is to be fetched: those not stored yet."""
+@dataclass
+class Planned:
+    entries: dict[str, Entry]  # by canonical URL: the pages to fetch this run
+    deferred: dict[str, int] = field(default_factory=dict)  # per feed: new entries left for a later run
+
+
+def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> Planned:
+    """The entries (by canonical URL) whose page is to be fetched: those not stored yet, at most
+    ``feed.max_entries`` per feed in the feed's order; the rest are deferred, not dropped (the
+    load keeps such a feed's validators, so the next run reads it again and goes on)."""
     from transform.articles import unique_entries
     from warehouse.load import known_urls
 
     by_url = unique_entries(e for r in results for e in r.entries)
     with one_step(ctx.progress, "plan"), warehouse(ctx) as con:
         known = known_urls(con, by_url)
-    return {url: entry for url, entry in by_url.items() if url not in known}
+    cap = ctx.settings.feed.max_entries
+    planned: dict[str, Entry] = {}
+    taken: dict[str, int] = {}
+    deferred: dict[str, int] = {}
+    for url, entry in by_url.items():
+        if url in known:
+            continue
+        if taken.get(entry.feed, 0) < cap:
+            planned[url] = entry
+            taken[entry.feed] = taken.get(entry.feed, 0) + 1
+        else:
+            deferred[entry.feed] = deferred.get(entry.feed, 0) + 1
+    return Planned(planned, deferred)
 
 
 def fetch_pages(
@@ -162,13 +182,15 @@ def load(
     extra_errors: Sequence[dict] = (),
     feeds_missing: int = 0,
     built: ArticleBuilder | None = None,
+    deferred: dict[str, int] | None = None,
 ) -> LoadResult:
     """Join entries and pages into articles, drop exact copies, and load it all in one
     transaction; the run becomes ``loaded``.
 
     ``feeds_missing`` counts planned feeds whose fetch left no result (an Airflow task that died).
     ``built`` has the articles of some pages built already (the command line builds them as pages
-    arrive); the rest are built here."""
+    arrive); the rest are built here. ``deferred`` (from ``plan_pages``) counts each feed's new
+    entries left for a later run: those feeds keep their validators, and the run's errors say so."""
     from transform.articles import split_exact_duplicates
     from warehouse.load import RunRecord, known_hashes, load_pass
     from warehouse.rows import ArticleBuilder
@@ -182,11 +204,12 @@ def load(
     run.feeds_ok = sum(r.ok for r in results)
     run.feeds_failed = len(results) - run.feeds_ok + feeds_missing
     run.entries_seen = sum(len(r.entries) for r in results)
+    deferral_errors = defer_entries(results, deferred or {}, ctx.settings.feed.max_entries)
     with warehouse(ctx) as con:
         with one_step(ctx.progress, "dedup"):  # exact copies of what is stored or of each other
             articles, duplicates = split_exact_duplicates(
                 built.in_entry_order(), known_hashes(con, (a.content_hash for a in built.articles.values())))
-        run.errors = feed_errors(results) + page_errors(articles) + list(extra_errors)
+        run.errors = feed_errors(results) + deferral_errors + page_errors(articles) + list(extra_errors)
         run.pages_failed = sum(a.fetch_status != "ok" for a in articles)
         run.finished_at = datetime.now(UTC)
         ctx.progress("load", 0, len(articles))
@@ -194,6 +217,18 @@ def load(
         ctx.progress("load", len(articles), len(articles))
     return LoadResult(run.articles_new, run.duplicates, run.pages_failed, run.feeds_ok, run.feeds_failed,
                       run.entries_seen, run.errors)
+
+
+def defer_entries(results: Sequence[FeedResult], deferred: dict[str, int], cap: int) -> list[dict]:
+    """Mark each feed's deferred entries on its result (its validators stay) and say so."""
+    errors = []
+    for result in results:
+        count = deferred.get(result.source.name, 0)
+        result.defer(count)
+        if count:
+            errors.append({"feed": result.source.name, "url": result.source.url, "kind": "entries_deferred",
+                           "message": f"{count} new entries beyond feed.max_entries ({cap}) left for the next run"})
+    return errors
 
 
 def feed_errors(results: Sequence[FeedResult]) -> list[dict]:

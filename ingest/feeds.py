@@ -63,7 +63,7 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None,
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     started = time.monotonic()
-    result = FeedResult(source=source, status="error", state=state)
+    result = FeedResult(source=source, status="error", state=state, prior_state=state)
     if source.crawl_delay is not None:
         client.set_host_delay(urlsplit(source.url).hostname or "", source.crawl_delay)
     try:
@@ -140,8 +140,10 @@ def parse_feed(
         reason = parsed.get("bozo_exception") or "no RSS/Atom root element"
         raise FeedParseError(f"not a feed: {reason}", "not_a_feed")
     feed_lang = (parsed.feed.get("language") or source.language or "").lower()
-    items = parsed.entries[: limits.max_entries]
-    entries = [e for e in (_entry(item, source, feed_lang, limits) for item in items) if e.link]
+    # Every entry is kept (the body is capped at http.max_bytes): the per-run cap applies to the
+    # entries not stored yet (see axiswatch.steps.plan_pages), so a long feed is read to its end
+    # over several runs instead of being cut.
+    entries = [e for e in (_entry(item, source, feed_lang, limits) for item in parsed.entries) if e.link]
     benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
     if not entries and parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), benign):
         raise FeedParseError(f"malformed feed with no usable entries: {parsed.get('bozo_exception')}")

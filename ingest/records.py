@@ -68,10 +68,19 @@ class FeedResult:
     error_kind: str = ""
     error: str = ""
     feed_format: str = ""
+    prior_state: FeedState | None = None  # the state the fetch started from (kept when entries are deferred)
+    entries_deferred: int = 0  # new entries left for a later run (beyond feed.max_entries)
 
     @property
     def ok(self) -> bool:
         return self.status != "error"
+
+    def defer(self, count: int) -> None:
+        """Leave ``count`` new entries for a later run: the feed's validators and body hash stay
+        as they were, so the next run reads the feed again and plans the entries still new."""
+        self.entries_deferred = count
+        if count:
+            self.state = self.prior_state or FeedState()
 
 
 @dataclass

@@ -12,7 +12,7 @@ class FeedLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_entries: int = Field(2000, ge=1)  # entries read per feed per run
+    max_entries: int = Field(2000, ge=1)  # new entries fetched per feed per run; the rest wait for the next run
     max_title: int = Field(1000, ge=1)  # characters of an entry's title
     max_summary: int = Field(20000, ge=1)  # characters of an entry's summary
     max_child_sitemaps: int = Field(3, ge=1)  # child sitemaps read from a news sitemap index

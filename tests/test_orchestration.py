@@ -93,3 +93,21 @@ def test_entries_staged_by_an_older_version_with_raw_fields_as_a_dict_still_load
     old = entry_from_dict({"feed": "f", "outlet": "o", "link": "https://x.example/a", "raw": {"title": "Ωμέγα"}})
     assert old.raw == '{"title": "Ωμέγα"}'
     assert entry_from_dict(entry_to_dict(old)) == old
+
+
+def test_deferred_entries_reach_the_load_through_staging(config, tmp_path):
+    """Under Airflow the plan and the load are different tasks: the deferral survives between."""
+    path = tmp_path / "settings.yaml"
+    path.write_text(path.read_text() + "feed:\n  max_entries: 1\n")
+    run_id = "manual__capped"
+    for name in orch.prepare(config, run_id):
+        orch.fetch_one_feed(config, run_id, name)
+    assert len(orch.plan_pages(config, run_id)) == 1  # one page, in one batch
+    for batch in orch.plan_pages(config, run_id):
+        orch.fetch_page_batch(config, batch)
+    loaded = orch.load_run(config, run_id)
+    assert loaded["articles_new"] == 1
+    assert orch.run_summary(config, run_id)["failures_by_kind"].get("entries_deferred") == 1
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("SELECT entries, entries_deferred FROM feed_fetches").fetchone() == (3, 2)
+    assert con.execute("SELECT coalesce(body_hash, '') FROM feeds").fetchone() == ("",)  # read again next run

@@ -166,7 +166,7 @@ def test_a_loaded_run_left_behind_is_tagged_clustered_and_published_by_the_next(
     prepared = steps.prepare(ctx)
     with HttpClient(fast_http) as client:
         results = steps.fetch_feeds(ctx, prepared.states, client)
-        entries = steps.plan_pages(ctx, results)
+        entries = steps.plan_pages(ctx, results).entries
         pages = steps.fetch_pages(ctx, entries, client)
     steps.load(ctx, results, entries, pages)  # ...and the process dies here
     assert query(db, "SELECT status FROM pipeline_runs") == [("loaded",)]

@@ -24,7 +24,7 @@ TEXT = pa.string()
 FETCH_COLUMNS = {
     "run_id": TEXT, "feed": TEXT, "url": TEXT, "fetched_at": TIME, "status": TEXT,
     "http_status": pa.int32(), "bytes": pa.int64(), "duration_ms": pa.int32(), "entries": pa.int32(),
-    "feed_format": TEXT, "error_kind": TEXT, "error": TEXT,
+    "feed_format": TEXT, "error_kind": TEXT, "error": TEXT, "entries_deferred": pa.int32(),
 }
 ARTICLE_COLUMNS = {
     "id": TEXT, "canonical_url": TEXT, "url": TEXT, "feed": TEXT, "outlet": TEXT, "title": TEXT,
