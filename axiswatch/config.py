@@ -30,7 +30,7 @@ from alerts.config import AlertsConfig
 from ingest.http import HttpSettings
 from ingest.netguard import parse_networks
 from ingest.records import FeedSource
-from ingest.settings import ExtractionSettings, FeedLimits
+from ingest.settings import ExtractionSettings, FeedLimits, PageRetrySettings
 from ingest.yamlfile import YamlFileError, read_yaml
 from transform.settings import ClusterSettings
 from warehouse.settings import SearchSettings
@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     http: HttpConfig = Field(default_factory=HttpConfig)
     feed: FeedLimits = Field(default_factory=FeedLimits)
     extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
+    pages: PageRetrySettings = Field(default_factory=PageRetrySettings)
     clusters: ClusterSettings = Field(default_factory=ClusterSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

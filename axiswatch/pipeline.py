@@ -47,6 +47,8 @@ class RunSummary:
     alerts_failed: int = 0
     status: str = "running"
     abandoned_runs: list[str] = field(default_factory=list)  # dead runs found and repaired by this one
+    pages_refetched: int = 0  # stored articles whose failed page was fetched again
+    pages_recovered: int = 0  # ...and came back with text
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -108,7 +110,8 @@ def run_pass(
         axis_new=tags.axis, errors=loaded.errors, pages_failed=loaded.pages_failed,
         stories_new=stories.stories_new, axis_stories_new=stories.axis_stories_new, database=str(db),
         report=published.report, alerts_sent=alerts.sent, alerts_failed=alerts.failed, status="finished",
-        abandoned_runs=prepared.abandoned,
+        abandoned_runs=prepared.abandoned, pages_refetched=loaded.pages_refetched,
+        pages_recovered=loaded.pages_recovered,
     )
 
 

@@ -129,14 +129,17 @@ class Planned:
 
 def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> Planned:
     """The entries (by canonical URL) whose page is to be fetched: those not stored yet, at most
-    ``feed.max_entries`` per feed in the feed's order; the rest are deferred, not dropped (the
-    load keeps such a feed's validators, so the next run reads it again and goes on)."""
+    ``feed.max_entries`` per feed in the feed's order (the rest are deferred, not dropped: the
+    load keeps such a feed's validators, so the next run reads it again and goes on), and the
+    stored articles whose failed page is due to be fetched again."""
     from transform.articles import unique_entries
-    from warehouse.load import known_urls
+    from warehouse.load import due_for_refetch, known_urls
 
     by_url = unique_entries(e for r in results for e in r.entries)
+    now = datetime.now(UTC)
     with one_step(ctx.progress, "plan"), warehouse(ctx) as con:
         known = known_urls(con, by_url)
+        due = due_for_refetch(con, now)
     cap = ctx.settings.feed.max_entries
     planned: dict[str, Entry] = {}
     taken: dict[str, int] = {}
@@ -149,6 +152,8 @@ def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> Planned:
             taken[entry.feed] = taken.get(entry.feed, 0) + 1
         else:
             deferred[entry.feed] = deferred.get(entry.feed, 0) + 1
+    for url, entry in due.items():
+        planned.setdefault(url, entry)
     return Planned(planned, deferred)
 
 
@@ -172,6 +177,8 @@ class LoadResult:
     feeds_failed: int = 0
     entries_seen: int = 0
     errors: list[dict] = field(default_factory=list)
+    pages_refetched: int = 0  # stored articles whose failed page was fetched again
+    pages_recovered: int = 0  # ...and came back with text
 
 
 def load(
@@ -192,7 +199,7 @@ def load(
     arrive); the rest are built here. ``deferred`` (from ``plan_pages``) counts each feed's new
     entries left for a later run: those feeds keep their validators, and the run's errors say so."""
     from transform.articles import split_exact_duplicates
-    from warehouse.load import RunRecord, known_hashes, load_pass
+    from warehouse.load import RunRecord, known_hashes, load_pass, stored_ids
     from warehouse.rows import ArticleBuilder
 
     ctx.progress("build", 0, len(entries))
@@ -207,16 +214,20 @@ def load(
     deferral_errors = defer_entries(results, deferred or {}, ctx.settings.feed.max_entries)
     with warehouse(ctx) as con:
         with one_step(ctx.progress, "dedup"):  # exact copies of what is stored or of each other
-            articles, duplicates = split_exact_duplicates(
-                built.in_entry_order(), known_hashes(con, (a.content_hash for a in built.articles.values())))
-        run.errors = feed_errors(results) + deferral_errors + page_errors(articles) + list(extra_errors)
-        run.pages_failed = sum(a.fetch_status != "ok" for a in articles)
+            again = stored_ids(con, built.articles_by_id())  # failed pages fetched again: updates, not copies
+            fresh = [a for a in built.in_entry_order() if a.id not in again]
+            refetched = [a for a in built.in_entry_order() if a.id in again]
+            articles, duplicates = split_exact_duplicates(fresh, known_hashes(con, (a.content_hash for a in fresh)))
+        run.errors = (feed_errors(results) + deferral_errors + page_errors(articles) + page_errors(refetched)
+                      + list(extra_errors))
+        run.pages_failed = sum(a.fetch_status != "ok" for a in [*articles, *refetched])
         run.finished_at = datetime.now(UTC)
         ctx.progress("load", 0, len(articles))
-        load_pass(con, run, results, articles, duplicates, run.finished_at, prebuilt=built.rows)
+        load_pass(con, run, results, articles, duplicates, run.finished_at, prebuilt=built.rows,
+                  refetched=refetched, retry=ctx.settings.pages)
         ctx.progress("load", len(articles), len(articles))
     return LoadResult(run.articles_new, run.duplicates, run.pages_failed, run.feeds_ok, run.feeds_failed,
-                      run.entries_seen, run.errors)
+                      run.entries_seen, run.errors, len(refetched), sum(a.fetch_status == "ok" for a in refetched))
 
 
 def defer_entries(results: Sequence[FeedResult], deferred: dict[str, int], cap: int) -> list[dict]:

@@ -153,6 +153,17 @@ def _kinds(cls: type[FetchError]) -> frozenset[str]:
 
 
 FETCH_ERROR_KINDS = _kinds(FetchError)  # every ``kind`` a failed fetch can report
+# Failures that say nothing about the page itself: worth fetching it again on a later run.
+TRANSIENT_KINDS = frozenset({"timeout", "connection", "host_down"})
+
+
+def is_transient(reason: str, http_status: int | None) -> bool:
+    """Whether a page that failed with ``reason`` ("kind: message") may succeed later: network
+    failures and HTTP 429/5xx, never 404/410 or a refusal of ours (blocked, too large, robots)."""
+    kind = reason.split(":", 1)[0]
+    if kind == "http_status":
+        return http_status is not None and (http_status == 429 or http_status >= 500)
+    return kind in TRANSIENT_KINDS
 
 
 @dataclass

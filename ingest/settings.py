@@ -18,6 +18,16 @@ class FeedLimits(BaseModel):
     max_child_sitemaps: int = Field(3, ge=1)  # child sitemaps read from a news sitemap index
 
 
+class PageRetrySettings(BaseModel):
+    """Pages that failed for a network reason are fetched again on later runs (the ``pages:``
+    section): after ``retry_after_minutes``, doubling each time, up to ``max_attempts`` fetches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(4, ge=1)  # fetches of one page in all, the first included; 1: never retry
+    retry_after_minutes: float = Field(30.0, ge=0)  # wait before the second fetch; doubles for each one after
+
+
 class ExtractionSettings(BaseModel):
     """How article pages are extracted (the ``extraction:`` section)."""
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
-from ingest.records import FeedResult, FeedSource, FeedState
+from ingest.http import is_transient
+from ingest.records import Entry, FeedResult, FeedSource, FeedState
+from ingest.settings import PageRetrySettings
 from transform.articles import Article, Duplicate
 from transform.tagging import Tag
 from warehouse.clusters import refresh_story_axis, stories_of_articles
@@ -115,6 +117,24 @@ def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
+def due_for_refetch(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, Entry]:
+    """Stored articles whose failed page is due to be fetched again, as the entries they came
+    from (by canonical URL): they are fetched whether or not a feed still lists them."""
+    rows = con.execute(
+        "SELECT canonical_url, feed, outlet, url, coalesce(guid, ''), coalesce(title, ''), coalesce(summary, ''),"
+        " published_at, coalesce(language, ''), coalesce(author, ''), coalesce(raw_entry, '{}')"
+        " FROM articles WHERE next_fetch_at <= ? ORDER BY next_fetch_at, id",
+        [now],
+    ).fetchall()
+    return {r[0]: Entry(*r[1:]) for r in rows}
+
+
+def stored_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> set[str]:
+    """Which of the article ``ids`` are stored already (in a run: pages fetched again)."""
+    with registered(con, "_ids", pa.table({"id": list(set(ids))})):
+        return {r[0] for r in con.execute("SELECT id FROM articles WHERE id IN (SELECT id FROM _ids)").fetchall()}
+
+
 def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[str, str]:
     """Content hash -> id of the stored article carrying it."""
     with registered(con, "_hashes", pa.table({"h": list(set(hashes))})):
@@ -142,12 +162,15 @@ def load_pass(
     duplicates: Sequence[Duplicate],
     now: datetime,
     prebuilt: ArticleRows | None = None,
+    refetched: Sequence[Article] = (),
+    retry: PageRetrySettings = PageRetrySettings(),
 ) -> tuple[int, int]:
     """Write what a pass fetched in one transaction; return (articles inserted, duplicates inserted).
 
     The run's row is written first, on its own (a rerun of the same run finds it there).
     ``prebuilt`` holds Arrow rows of these articles (and maybe of others, not written) converted
-    earlier, while the pass was downloading; what it lacks is converted here.
+    earlier, while the pass was downloading; what it lacks is converted here. ``refetched`` are
+    stored articles whose failed page was fetched again (see ``record_refetches``).
     Tags and stories are derived afterwards from what is stored (see ``tag_untagged`` and
     ``cluster_new_articles``), so a crash in between is repaired by the next run."""
     _start_run(con, run)
@@ -159,12 +182,64 @@ def load_pass(
         append_new(con, "feed_fetches", fetch_rows, ("run_id", "feed"))
         inserted = append_new(con, "articles", article_rows, ("id",), keep=KEEP)
         dup_inserted = append_new(con, "article_duplicates", duplicate_rows, ("canonical_url",))
+        schedule_retries(con, [a for a in articles if a.fetch_status != "ok"], now, retry)
+        record_refetches(con, refetched, now, retry)
         _update_feed_state(con, feeds, now)
         run.articles_new, run.duplicates = inserted, dup_inserted  # what was written, not what was offered
         finish_run(con, run)
         return inserted, dup_inserted
 
     return in_transaction(con, write)
+
+
+def _retry_at(now: datetime, attempts: int, retry: PageRetrySettings) -> datetime | None:
+    """When a page fetched ``attempts`` times, the last failing for a network reason, is due again."""
+    if attempts >= retry.max_attempts:
+        return None
+    return now + timedelta(minutes=retry.retry_after_minutes * 2 ** (attempts - 1))
+
+
+def schedule_retries(con: duckdb.DuckDBPyConnection, failed: Sequence[Article], now: datetime,
+                     retry: PageRetrySettings) -> None:
+    """New articles whose page failed for a network reason: fetched once, due again later."""
+    due = _retry_at(now, 1, retry)
+    ids = [a.id for a in failed if is_transient(a.fetch_error, a.http_status)]
+    if ids and due is not None:
+        con.execute("UPDATE articles SET fetch_attempts = 1, next_fetch_at = ? WHERE list_contains(?, id)", [due, ids])
+
+
+def record_refetches(con: duckdb.DuckDBPyConnection, refetched: Sequence[Article], now: datetime,
+                     retry: PageRetrySettings) -> None:
+    """Write what fetching failed pages again gave. A page that came back replaces the stored
+    summary-only article's text (its tags are dropped so the tag step tags the text; its story
+    stays, as story ids never change); one that failed again waits longer, or is given up
+    after ``retry.max_attempts`` fetches with the reason saying so."""
+    if not refetched:
+        return
+    attempts = dict(con.execute(
+        "SELECT id, coalesce(fetch_attempts, 1) FROM articles WHERE list_contains(?, id)",
+        [[a.id for a in refetched]]).fetchall())
+    recovered = [a for a in refetched if a.fetch_status == "ok"]
+    for a in recovered:
+        con.execute(
+            "UPDATE articles SET url = ?, title = ?, text = ?, language = ?, author = ?, content_hash = ?,"
+            " fetch_status = 'ok', fetch_error = NULL, http_status = ?, fetch_attempts = ?, next_fetch_at = NULL"
+            " WHERE id = ?",
+            [a.url, a.title, a.text, a.language, a.author, a.content_hash, a.http_status,
+             attempts.get(a.id, 1) + 1, a.id],
+        )
+    if recovered:
+        con.execute("DELETE FROM article_tags WHERE list_contains(?, article_id)", [[a.id for a in recovered]])
+    for a in refetched:
+        if a.fetch_status == "ok":
+            continue
+        made = attempts.get(a.id, 1) + 1
+        due = _retry_at(now, made, retry) if is_transient(a.fetch_error, a.http_status) else None
+        reason = a.fetch_error if due is not None else f"{a.fetch_error} (given up after {made} fetches)"
+        con.execute(
+            "UPDATE articles SET fetch_error = ?, http_status = ?, fetch_attempts = ?, next_fetch_at = ? WHERE id = ?",
+            [reason, a.http_status, made, due, a.id],
+        )
 
 
 def insert_tags(con: duckdb.DuckDBPyConnection, tags: Sequence[Tag], now: datetime) -> int:

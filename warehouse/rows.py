@@ -142,6 +142,9 @@ class ArticleBuilder:
         self.articles.update((a.canonical_url, a) for a in built)
         self.rows.add(built)
 
+    def articles_by_id(self) -> list[str]:
+        return [a.id for a in self.articles.values()]
+
     def in_entry_order(self) -> list[Article]:
         """The built articles in the order of the entries (the order exact dedup keeps first)."""
         return [self.articles[url] for url in self.entries if url in self.articles]
