@@ -970,8 +970,6 @@ def runs(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object per run, one per line.")] = False,
 ) -> None:
     """List recent runs: state (running, loaded, finished, failed, abandoned), counts and errors."""
-    from rich.table import Table
-
     from warehouse.db import WarehouseError, connect
     from warehouse.runs import recent_runs
 
@@ -992,17 +990,15 @@ def runs(
         for row in rows:
             print(json.dumps(_iso(row), ensure_ascii=False, default=str))
         return
-    grid = Table(title=f"runs in {database}")
-    for col in ("run", "status", "started", "took", "feeds ok/failed", "new", "dups", "axis", "stories", "errors", "why"):
-        grid.add_column(col, overflow="fold")
+    # One line per run (a table of ten columns is unreadable at 80): id and state first.
     for r in rows:
-        took = f"{(r['finished_at'] - r['started_at']).total_seconds():.0f}s" if r["finished_at"] else ""
-        grid.add_row(
-            r["run_id"], r["status"], f"{r['started_at']:%Y-%m-%d %H:%M}", took,
-            f"{r['feeds_ok'] or 0}/{r['feeds_failed'] or 0}", str(r["articles_new"] or 0), str(r["duplicates"] or 0),
-            str(r["axis_new"] or 0), str(r["stories_new"] or 0), str(len(r["errors"])), r["failure"] or "",
-        )
-    out.print(grid)
+        took = f" in {(r['finished_at'] - r['started_at']).total_seconds():.0f}s" if r["finished_at"] else ""
+        line = (f"{r['run_id']}  {r['status']:<9} {r['started_at']:%Y-%m-%d %H:%M}{took}  "
+                f"feeds {r['feeds_ok'] or 0} ok / {r['feeds_failed'] or 0} failed, {r['articles_new'] or 0} new,"
+                f" {r['duplicates'] or 0} copies, {r['axis_new'] or 0} axis, {len(r['errors'])} errors")
+        out.print(line + (f"\n    {r['failure']}" if r["failure"] else ""), highlight=False, soft_wrap=True)
+    if not rows:
+        out.print(f"no runs in {database} yet", highlight=False)
 
 
 def main() -> None:  # pragma: no cover
