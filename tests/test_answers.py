@@ -1,0 +1,214 @@
+"""Every documented question (docs/queries.md) answered twice on the demo warehouse: by its SQL over
+the views, and in Python from the base tables (tests/reference.py). The figures the page quotes are
+held to the second answer."""
+
+import re
+from datetime import timedelta
+
+import duckdb
+import pytest
+from conftest import ROOT
+from reference import Reference
+
+from warehouse.snapshot import snapshot_path
+
+DOC = ROOT / "docs/queries.md"
+
+
+def sections() -> dict[int, tuple[str, str]]:
+    """Question number -> (its SQL, the text after it)."""
+    parts = re.split(r"^### (\d+)\. .*$", DOC.read_text(encoding="utf-8"), flags=re.M)
+    found = {}
+    for number, body in zip(parts[1::2], parts[2::2]):
+        sql = re.search(r"```sql\n(.*?)```", body, flags=re.S).group(1).strip().rstrip(";")
+        found[int(number)] = (sql, body.split("```", 2)[2])
+    return found
+
+
+@pytest.fixture(scope="module")
+def con(demo_warehouse):
+    con = duckdb.connect(str(snapshot_path(demo_warehouse)), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def ref(con):
+    return Reference(con)
+
+
+def answer(con, number: int) -> list[tuple]:
+    return con.execute(sections()[number][0]).fetchall()
+
+
+def quoted(number: int) -> str:
+    lines = [line for line in sections()[number][1].splitlines() if line.startswith("Demo corpus:")]
+    assert len(lines) == 1, f"question {number} quotes its demo figures in one 'Demo corpus:' line"
+    return lines[0]
+
+
+def test_every_documented_question_is_checked():
+    assert sorted(sections()) == list(range(1, 14))
+    assert {n for n in range(1, 14) if f"test_q{n}_" in " ".join(globals())} == set(range(1, 14))
+
+
+def test_the_reference_agrees_with_the_stored_stories(con, ref):
+    """The second way rebuilds what the pipeline stored (story_clusters) from articles and clusters."""
+    stored = {r[0]: r[1:] for r in con.execute(
+        "SELECT id, member_count, outlets_count, representative_article_id, first_seen_at FROM story_clusters").fetchall()}
+    assert set(stored) == set(ref.stories)
+    for cid, story in ref.stories.items():
+        assert stored[cid] == (len(story.copies), story.outlets, story.headline_article["id"], story.first_seen_at), cid
+    axis = con.execute("SELECT cluster_id, published_at, headline, outlets, copies, first_outlet, countries, topics,"
+                       " languages, matched_terms, score FROM v_axis_stories").fetchall()
+    assert len(axis) == len({r[0] for r in axis}) == len(ref.axis_stories()) == 17
+    for row in axis:
+        s = ref.stories[row[0]]
+        assert row[1:] == (s.published_at, s.headline, s.outlets, len(s.copies), s.first_outlet, s.countries, s.topics,
+                           s.languages, s.matched_terms, s.score)
+
+
+def test_outlet_coverage_has_one_first_per_story_by_the_documented_rule(con, ref):
+    rows = con.execute("SELECT cluster_id, outlet, published_at, first_seen_at, copies, report_rank, delay"
+                       " FROM v_outlet_coverage").fetchall()
+    firsts = [r[0] for r in rows if r[5] == 1]
+    assert len(firsts) == len(set(firsts)) == len(ref.stories) == 33
+    expected = {(s.cluster_id, c["outlet"], c["published_at"], c["first_seen_at"], c["copies"], c["report_rank"], c["delay"])
+                for s in ref.stories.values() for c in s.coverage()}
+    assert set(rows) == expected
+    # The demo has wire copies tying at the first minute: the rule, not luck, picks one.
+    assert sum(1 for r in rows if r[5] > 1 and r[6] == timedelta(0)) >= 8
+    comment = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'v_outlet_coverage'"
+                          " AND column_name = 'report_rank'").fetchone()[0]
+    assert "first seen" in comment and "outlet name" in comment
+
+
+def test_q1_widest_stories(con, ref):
+    expected = ref.q1()
+    assert answer(con, 1) == expected
+    headline, outlets, copies, first, _ = expected[0]
+    assert quoted(1) == (f"Demo corpus: {len(expected)} of {len(ref.axis_stories())} stories; the widest, “{headline}”,"
+                         f" was carried by {outlets} outlets in {copies} copies, first by {first}.")
+
+
+def test_q2_first_outlet_once_per_story(con, ref):
+    expected = ref.q2()
+    got = answer(con, 2)
+    assert got == expected and len(got) == len(ref.axis_stories())
+    q1_first = {s.headline: s.first_outlet for s in ref.axis_stories()}
+    assert all(q1_first[headline] == outlet for headline, outlet, _ in got)
+    headline, outlet, when = expected[0]
+    assert f"Demo corpus: {len(got)} rows, one per axis story" in quoted(2)
+    assert f"the newest, “{headline}”, was first published by {outlet} at {when:%Y-%m-%d %H:%M} UTC." in quoted(2)
+
+
+def test_q3_daily_topics_count_each_story_once(con, ref):
+    expected = ref.q3()
+    assert answer(con, 3) == expected
+    per_topic = {}
+    for _, topic, n in expected:
+        per_topic[topic] = per_topic.get(topic, 0) + n
+    direct = {t: sum(1 for s in ref.axis_stories() if t in s.topics) for t in per_topic}
+    assert per_topic == direct and per_topic["arms_transfer"] == 11
+    days = sorted({d for d, _, _ in expected})
+    assert quoted(3) == (f"Demo corpus: {len(expected)} rows over {len(days)} days ({days[0]} to {days[-1]}); summed over"
+                         f" the days, arms_transfer has {per_topic['arms_transfer']} stories, troop_deployment"
+                         f" {per_topic['troop_deployment']}, diplomacy {per_topic['diplomacy']}.")
+
+
+def test_q4_korean_and_russian_without_english(con, ref):
+    expected = ref.q4()
+    assert answer(con, 4) == expected
+    ko = sum("ko" in langs for _, langs, _ in expected)
+    ru = sum("ru" in langs for _, langs, _ in expected)
+    assert {n for _, _, n in expected} == {1}
+    assert quoted(4) == f"Demo corpus: {len(expected)} stories ({ko} Korean, {ru} Russian), each carried by 1 outlet."
+
+
+def test_q5_matched_terms(con, ref):
+    expected = ref.q5()
+    assert answer(con, 5) == expected
+    assert quoted(5) == f"Demo corpus: the top story, “{expected[0][0]}”, matched {len(expected[0][1])} terms."
+
+
+def test_q6_zones(con, ref):
+    expected = ref.q6()
+    assert answer(con, 6) == expected
+    assert quoted(6) == "Demo corpus: " + ", ".join(f"{zone} {n}" for zone, n in expected) + "."
+
+
+def test_q7_troops_north_korea_russia(con, ref):
+    expected = ref.q7()
+    assert answer(con, 7) == expected
+    assert quoted(7) == f"Demo corpus: {len(expected)} stories, the newest “{expected[0][1]}” ({expected[0][2]} outlets)."
+
+
+def test_q8_followers_and_their_delay(con, ref):
+    expected = ref.q8()
+    assert answer(con, 8) == expected
+    outlet, n, delay = expected[0]
+    hours, rest = divmod(int(delay.total_seconds()), 3600)
+    assert (outlet, n) == ("Pacific Times", 7)
+    assert quoted(8).startswith(f"Demo corpus: {outlet} followed {n} stories, {hours} h {rest // 60} min {rest % 60} s"
+                                f" behind on average; {expected[1][0]} followed {expected[1][1]}.")
+
+
+def test_q8_delay_prints_readably_in_every_format(demo_warehouse, repo_root):
+    from conftest import run_axiswatch
+
+    for fmt in ("table", "csv", "json", "records"):
+        result = run_axiswatch("query", sections()[8][0], "--db", str(demo_warehouse), "--format", fmt, cwd=repo_root)
+        assert result.returncode == 0, result.stderr
+        assert "PT1H3M26S" in result.stdout and "MonthDayNano" not in result.stdout, fmt
+
+
+def test_q9_feed_health(con, ref):
+    expected = ref.q9()
+    assert answer(con, 9) == expected
+    failing = sum(1 for r in expected if r[1])
+    assert quoted(9) == f"Demo corpus: {len(expected)} feeds, {'none' if not failing else failing} failing."
+
+
+def test_q10_axis_share_by_language(con, ref):
+    expected = ref.q10()
+    assert answer(con, 10) == expected
+    first, *rest = expected
+    assert quoted(10) == (f"Demo corpus: {first[0]} {first[1]} articles of which {first[2]} axis ({first[3]}%), "
+                          + ", ".join(f"{lang} {n} ({axis} axis)" for lang, n, axis, _ in rest) + ".")
+
+
+def test_q11_pages_without_text(con, ref):
+    expected = ref.q11()
+    assert answer(con, 11) == expected
+    total, bad = sum(r[2] for r in expected), sum(r[1] for r in expected)
+    assert bad == 0 and quoted(11) == f"Demo corpus: {total} articles, every page extracted ({bad} without text)."
+
+
+def test_q12_country_pairs_count_stories(con, ref):
+    expected = ref.q12()
+    assert answer(con, 12) == expected
+    (p0, d0, n0), *rest = expected
+    assert quoted(12) == (f"Demo corpus: {p0} {n0} stories on {d0} days, " + ", ".join(f"{p} {n}" for p, _, n in rest) + ".")
+
+
+def test_q13_tagger_versions(con, ref):
+    expected = ref.q13()
+    assert answer(con, 13) == expected
+    assert len(expected) == 1
+    assert quoted(13) == f"Demo corpus: one tagger version, {expected[0][1]} articles, {expected[0][2]} axis."
+
+
+def test_daily_views_match_the_reference(con, ref):
+    """v_daily_axis_counts (day of publication, one row per pair and topic) and v_daily_axis_pairs."""
+    counts = {}
+    pairs = {}
+    for s in ref.axis_stories():
+        for pair in s.pairs():
+            pairs.setdefault((s.day, pair), set()).add(s.cluster_id)
+            for topic in s.topics or ["(none)"]:
+                counts.setdefault((s.day, pair, topic), set()).add(s.cluster_id)
+    assert sorted(con.execute("SELECT day, country_pair, topic, stories FROM v_daily_axis_counts").fetchall()) == \
+        sorted((*k, len(v)) for k, v in counts.items())
+    assert sorted(con.execute("SELECT day, country_pair, stories FROM v_daily_axis_pairs").fetchall()) == \
+        sorted((*k, len(v)) for k, v in pairs.items())
+    assert len({d for d, _, _ in con.execute("SELECT * FROM v_daily_axis_pairs").fetchall()}) == 8  # a week, not one bar
