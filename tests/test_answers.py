@@ -212,3 +212,59 @@ def test_daily_views_match_the_reference(con, ref):
     assert sorted(con.execute("SELECT day, country_pair, stories FROM v_daily_axis_pairs").fetchall()) == \
         sorted((*k, len(v)) for k, v in pairs.items())
     assert len({d for d, _, _ in con.execute("SELECT * FROM v_daily_axis_pairs").fetchall()}) == 8  # a week, not one bar
+
+
+# -- the HTML report --------------------------------------------------------------------------------
+
+def _report_from_html(html: str) -> dict:
+    """The figures a reader sees in the rendered report."""
+    from html import unescape
+
+    bars = {}
+    for day, n, pair in re.findall(r"<title>(\d{4}-\d{2}-\d{2}): (\d+) ([^<]+)</title>", html):
+        bars[(day, unescape(pair))] = int(n)
+    outlets = {unescape(o): (int(n), int(first)) for o, n, first in re.findall(
+        r'<tr class="outlet"><td>([^<]*)</td><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>', html)}
+    topics = {unescape(t): int(n) for t, n in re.findall(r"<h3>([^<]+) \((\d+)\)</h3>", html)}
+    return {"period": int(re.search(r'id="period-stories">(\d+)<', html).group(1)),
+            "listed": int(re.search(r'id="story-count">(\d+)<', html).group(1)),
+            "rows": re.findall(r'<tr class="story" data-story="([^"]+)"', html),
+            "bars": bars, "outlets": outlets, "topics": topics}
+
+
+@pytest.mark.parametrize("new", [False, True], ids=["period", "run"])
+def test_report_figures_match_the_reference(con, ref, new, monkeypatch):
+    """Every figure of the report: stories of the period and those listed, the timeline's bars
+    (stories per UTC day of publication), stories and first-to-report per outlet (summing to the
+    stories), stories per topic."""
+    from datetime import UTC, datetime
+
+    from warehouse import report
+
+    since = datetime(2026, 11, 19, tzinfo=UTC)
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    first_seen = sorted(s.first_seen_at for s in ref.axis_stories())
+    new_since = first_seen[len(first_seen) // 2] if new else None  # a later run's stories, if the demo had one
+    expected = ref.report(since, new_since)
+    html = report.render(con, since, new_since=new_since, now=now)
+    seen = _report_from_html(html)
+    period = [s for s in ref.axis_stories() if s.published_at >= since]
+    assert seen["period"] == len(period) == 15
+    assert seen["listed"] == len(expected["stories"]) and sorted(set(seen["rows"])) == expected["stories"]
+    assert seen["bars"] == {(str(day), pair): n for (day, pair), n in expected["timeline"].items()}
+    assert sum(seen["bars"].values()) == len(period)
+    assert seen["outlets"] == expected["outlets"]
+    assert sum(first for _, first in seen["outlets"].values()) == len(period)
+    assert seen["topics"] == {t: len(ids) for t, ids in expected["by_topic"].items()}
+    assert ("Published</th>" in html) and ("First seen</th>" in html)
+    # The published column shows publication time, the first-seen column storage time.
+    story = ref.stories[seen["rows"][0]]
+    row = html.split(f'data-story="{story.cluster_id}"', 1)[1].split("</tr>", 1)[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[0] == f"{story.published_at.astimezone(UTC):%Y-%m-%d %H:%M}"
+    assert cells[-1] == f"{story.first_seen_at.astimezone(UTC):%Y-%m-%d %H:%M}"
+
+    monkeypatch.setattr(report, "TOP_OUTLETS", 3)  # outlets past the top ones are one row; the sums hold
+    folded = _report_from_html(report.render(con, since, new_since=new_since, now=now))["outlets"]
+    assert len(folded) == 4 and "other outlets" in folded
+    assert sum(first for _, first in folded.values()) == len(period)
