@@ -846,21 +846,27 @@ def search(
     text: Annotated[str, typer.Argument(help="Words to look for (BM25 over titles and text).")],
     since: Annotated[Optional[str], typer.Option(help="Only copies published since (7d or an ISO date; first seen when a source gives no time).",
                                                  metavar="AGE|DATE", show_default="all")] = None,
-    axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged articles.")] = False,
-    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many results.")] = 20,
+    axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged copies.")] = False,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many stories.")] = 20,
     db: ReaderOption = None,
     format: FormatOption = "table",
     out: OutOption = None,
     max_width: MaxWidthOption = 40,
 ) -> None:
-    """Full-text search over stored articles (refreshed after each load)."""
+    """Full-text search over stored articles, one row per story (its best-matching copy, with the
+    story's copies and languages); the index is refreshed after each load."""
     from warehouse.search import search as run_search
 
     if not text.strip():
         _fail('nothing to search for: pass words, e.g. axiswatch search "artillery shells"')
     start = _parse_since(since)
-    _emit(_from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit), out), format, out,
-          max_width)
+    table = _from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit), out)
+    if not table.num_rows:
+        filters = (f" published since {start.isoformat()}" if start else "") + (" tagged axis" if axis_only else "")
+        sys.stderr.write(f"no story has a copy{filters} matching {text!r}"
+                         + (" (try without --since/--axis-only)\n" if filters
+                            else " (words are matched stemmed; English stop words are ignored)\n"))
+    _emit(table, format, out, max_width)
 
 
 @app.command()

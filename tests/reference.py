@@ -140,12 +140,12 @@ class Reference:
             tags = [self.latest[a["id"]] for a in story.articles if a["id"] in self.latest]
             axis = [t for t in tags if t["is_axis"]]
             story.is_axis = bool(axis)
+            story.languages = sorted({a["language"] for a in story.articles if a["language"]})
             if not axis:
                 continue
             story.score = max(t["score"] for t in tags)
             story.countries = sorted({c for t in tags for c in (t["countries"] or [])})
             story.topics = sorted({c for t in axis for c in (t["topics"] or [])})
-            story.languages = sorted({a["language"] for a in story.articles if a["language"]})
             story.matched_terms = sorted({m["term"] for t in axis for m in json.loads(t["matches"] or "[]")})
         return stories
 

@@ -268,3 +268,104 @@ def test_report_figures_match_the_reference(con, ref, new, monkeypatch):
     folded = _report_from_html(report.render(con, since, new_since=new_since, now=now))["outlets"]
     assert len(folded) == 4 and "other outlets" in folded
     assert sum(first for _, first in folded.values()) == len(period)
+
+
+# -- search and --since -----------------------------------------------------------------------------
+
+def _json_rows(result) -> list[dict]:
+    import json
+
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_search_returns_one_row_per_story_with_its_copies_and_languages(demo_warehouse, repo_root, ref):
+    from conftest import run_axiswatch
+
+    for words in ("artillery shells containers", "North Korean troops Kursk", "Ukraine", "Seoul weapons"):
+        rows = _json_rows(run_axiswatch("search", words, "--limit", "50", "--db", str(demo_warehouse),
+                                        "--format", "json", cwd=repo_root))
+        assert rows, words
+        ids = [r["cluster_id"] for r in rows]
+        assert None not in ids and len(ids) == len(set(ids)), words
+        for r in rows:
+            story = ref.stories[r["cluster_id"]]
+            assert r["copies"] == len(story.copies) and r["languages"] == story.languages
+            assert r["title"] in {a["title"] for a in story.articles}
+    # The wire story of three copies is one hit, not three.
+    rows = _json_rows(run_axiswatch("search", "artillery shells containers", "--db", str(demo_warehouse), "--format",
+                                    "json", cwd=repo_root))
+    assert rows[0]["title"] == "Satellite images show steady flow of North Korean containers to Russia"
+    assert rows[0]["copies"] == 3
+    assert sum(r["title"] == rows[0]["title"] for r in rows) == 1
+
+
+def test_search_with_an_empty_query_fails_in_one_line(demo_warehouse, repo_root):
+    from conftest import run_axiswatch
+
+    for words in ("", "   "):
+        result = run_axiswatch("search", words, "--db", str(demo_warehouse), cwd=repo_root)
+        assert result.returncode == 2 and result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    nothing = run_axiswatch("search", "the", "--db", str(demo_warehouse), "--format", "json", cwd=repo_root)
+    assert nothing.returncode == 0 and nothing.stdout == "" and "no story" in nothing.stderr
+
+
+def test_readme_analyst_commands_return_rows_on_the_demo(demo_warehouse, repo_root, tmp_path):
+    import shlex
+
+    from conftest import run_axiswatch
+
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    commands = [shlex.split(line.split("#", 1)[0])[1:] for line in text.splitlines()
+                if re.match(r"\.venv/bin/axiswatch (search|stories|report) ", line)]
+    assert sum(c[0] == "search" for c in commands) >= 2 and {c[0] for c in commands} == {"search", "stories", "report"}
+    for args in commands:
+        if args[0] == "report":
+            out = tmp_path / "report.html"
+            args = [a if a != "report.html" else str(out) for a in args]
+            result = run_axiswatch(*args, "--db", str(demo_warehouse), cwd=repo_root)
+            assert result.returncode == 0, result.stderr
+            assert int(re.search(r'id="story-count">(\d+)<', out.read_text(encoding="utf-8")).group(1)) > 0
+        else:
+            assert _json_rows(run_axiswatch(*args, "--db", str(demo_warehouse), "--format", "json", cwd=repo_root)), args
+
+
+def test_since_means_publication_time_in_every_command(demo_warehouse, repo_root, ref, tmp_path):
+    """stories, search, report and retag given the same --since keep the same things: what was
+    published since (first seen when a source gives none)."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from conftest import run_axiswatch
+
+    since = "2026-11-21T12:00"
+    start = datetime(2026, 11, 21, 12, tzinfo=UTC)
+    db = str(demo_warehouse)
+    published = {s.cluster_id for s in ref.axis_stories() if s.published_at >= start}
+    assert 0 < len(published) < len(ref.axis_stories())  # the cut falls inside the corpus
+
+    stories = _json_rows(run_axiswatch("stories", "--since", since, "--limit", "100", "--db", db, "--format", "json",
+                                       cwd=repo_root))
+    assert {r["cluster_id"] for r in stories} == published
+
+    hits = _json_rows(run_axiswatch("search", "North Korea Russia", "--since", since, "--limit", "100", "--db", db,
+                                    "--format", "json", cwd=repo_root))
+    every = _json_rows(run_axiswatch("search", "North Korea Russia", "--limit", "100", "--db", db, "--format", "json",
+                                     cwd=repo_root))
+    copies_since = {a["id"] for a in ref.articles.values() if (a["published_at"] or a["first_seen_at"]) >= start}
+    assert hits and all(datetime.fromisoformat(r["published_at"]) >= start for r in hits)
+    assert {r["cluster_id"] for r in hits} == {r["cluster_id"] for r in every
+                                               if any(a["id"] in copies_since for a in ref.stories[r["cluster_id"]].articles)}
+
+    out = tmp_path / "r.html"
+    assert run_axiswatch("report", "--since", since, "--out", str(out), "--db", db, cwd=repo_root).returncode == 0
+    assert set(re.findall(r'data-story="([^"]+)"', out.read_text(encoding="utf-8"))) == published
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(demo_warehouse, copy)
+    retag = run_axiswatch("retag", "--since", since, "--db", str(copy), "--json", cwd=repo_root)
+    assert retag.returncode == 0, retag.stderr
+    import json
+
+    assert json.loads(retag.stdout)["articles"] == len(copies_since)
