@@ -797,7 +797,8 @@ def query(
 
 @app.command()
 def stories(
-    since: Annotated[str, typer.Option(help="Stories first seen since (7d, 24h or an ISO date).", metavar="AGE|DATE")] = "7d",
+    since: Annotated[str, typer.Option(help="Stories published since (7d, 24h or an ISO date; first seen when a source gives no time).",
+                                       metavar="AGE|DATE")] = "7d",
     db: ReaderOption = None,
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many stories.")] = 50,
     format: FormatOption = "table",
@@ -807,15 +808,16 @@ def stories(
     """List the latest axis stories (one row per story, not per copy)."""
     start = _parse_since(since)
     sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
-           " FROM v_axis_stories WHERE first_seen_at >= ? OR published_at >= ?"
-           " ORDER BY published_at DESC, outlets DESC LIMIT ?")
-    _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, start, limit]).arrow(), out), format, out,
+           " FROM v_axis_stories WHERE published_at >= ?"
+           " ORDER BY published_at DESC, outlets DESC, cluster_id LIMIT ?")
+    _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, limit]).arrow(), out), format, out,
           max_width)
 
 
 @app.command()
 def report(
-    since: Annotated[str, typer.Option(help="Period covered (30d, or an ISO date).", metavar="AGE|DATE")] = "30d",
+    since: Annotated[str, typer.Option(help="Stories published since (30d or an ISO date; first seen when a source gives no time).",
+                                       metavar="AGE|DATE")] = "30d",
     out: Annotated[Path, typer.Option(help="HTML file to write.", metavar="FILE")] = Path("data/reports/report.html"),
     db: ReaderOption = None,
 ) -> None:
@@ -842,23 +844,29 @@ def report(
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(help="Words to look for (BM25 over titles and text).")],
-    since: Annotated[Optional[str], typer.Option(help="Only articles published since (7d or an ISO date).", metavar="AGE|DATE",
-                                                 show_default="all")] = None,
-    axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged articles.")] = False,
-    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many results.")] = 20,
+    since: Annotated[Optional[str], typer.Option(help="Only copies published since (7d or an ISO date; first seen when a source gives no time).",
+                                                 metavar="AGE|DATE", show_default="all")] = None,
+    axis_only: Annotated[bool, typer.Option("--axis-only", help="Only axis-tagged copies.")] = False,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many stories.")] = 20,
     db: ReaderOption = None,
     format: FormatOption = "table",
     out: OutOption = None,
     max_width: MaxWidthOption = 40,
 ) -> None:
-    """Full-text search over stored articles (refreshed after each load)."""
+    """Full-text search over stored articles, one row per story (its best-matching copy, with the
+    story's copies and languages); the index is refreshed after each load."""
     from warehouse.search import search as run_search
 
     if not text.strip():
         _fail('nothing to search for: pass words, e.g. axiswatch search "artillery shells"')
     start = _parse_since(since)
-    _emit(_from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit), out), format, out,
-          max_width)
+    table = _from_snapshot(db, format, lambda con: run_search(con, text, start, axis_only, limit), out)
+    if not table.num_rows:
+        filters = (f" published since {start.isoformat()}" if start else "") + (" tagged axis" if axis_only else "")
+        sys.stderr.write(f"no story has a copy{filters} matching {text!r}"
+                         + (" (try without --since/--axis-only)\n" if filters
+                            else " (words are matched stemmed; English stop words are ignored)\n"))
+    _emit(table, format, out, max_width)
 
 
 @app.command()

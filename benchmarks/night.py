@@ -292,9 +292,14 @@ def warehouse_mb(work: Path) -> dict:
     """Sizes of what the warehouse left in the work folder: database/catalog files, the analysts'
     snapshot, the lake's Parquet files, the search index file."""
     sizes: dict[str, float] = defaultdict(float)
+    seen: set[tuple[int, int]] = set()  # the newest snapshot version is a hard link of the snapshot: count it once
     for path in work.rglob("*"):
         if not path.is_file() or path.parent.name == "reports" or path.name.startswith("sequential") or path.name.startswith("bulk"):
             continue
+        inode = (path.stat().st_dev, path.stat().st_ino)
+        if inode in seen:
+            continue
+        seen.add(inode)
         kind = ("parquet" if path.suffix == ".parquet" else "search_index" if ".search." in path.name
                 else "snapshot" if ".snapshot." in path.name else "database_or_catalog")
         sizes[kind] += path.stat().st_size / 2**20

@@ -16,29 +16,49 @@ from warehouse.db import connect, fetch_dicts
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> list[dict]:
     return fetch_dicts(con.execute(sql, params))
 
 
+TOP_OUTLETS = 15
+
+
 def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime | None = None) -> dict:
-    """Everything the report shows, from the analyst views."""
-    new_since = new_since or since
+    """Everything the report shows, from the analyst views.
+
+    The period is publication time (first seen when a source gives none): the timeline, the
+    outlets and the stories cover axis stories published since ``since``. ``new_since`` (a run's
+    report) lists only the stories the pipeline first stored since then."""
     stories = _rows(con, """
         SELECT cluster_id, first_seen_at, published_at, outlets, copies, headline, url, first_outlet, languages,
                countries, topics, score
-        FROM v_axis_stories WHERE first_seen_at >= ? ORDER BY published_at DESC, outlets DESC""", [new_since])
-    # Each story counts once, under its main pair (North Korea before South Korea, Russia before
-    # Ukraine), so bar heights are stories per day; v_daily_axis_counts counts every pair named.
+        FROM v_axis_stories WHERE published_at >= $since AND ($new::TIMESTAMPTZ IS NULL OR first_seen_at >= $new)
+        ORDER BY published_at DESC, outlets DESC, cluster_id""", {"since": since, "new": new_since})
+    # Each story counts once, on the UTC day it was published, under its main pair (North Korea
+    # before South Korea, Russia before Ukraine), so bar heights are stories per day;
+    # v_daily_axis_counts counts every pair named.
     timeline = _rows(con, """
-        SELECT CAST(first_seen_at AS DATE) AS day,
+        SELECT CAST(timezone('UTC', published_at) AS DATE) AS day,
                CASE WHEN list_contains(countries, 'north_korea') THEN 'north_korea' ELSE 'south_korea' END || '–' ||
                CASE WHEN list_contains(countries, 'russia') THEN 'russia' ELSE 'ukraine' END AS country_pair,
                count(*) AS stories
-        FROM v_axis_stories WHERE first_seen_at >= ? GROUP BY ALL ORDER BY day""", [since])
+        FROM v_axis_stories WHERE published_at >= $since GROUP BY ALL ORDER BY day, country_pair""", {"since": since})
+    # One outlet per story is first to report (v_outlet_coverage's tie rule), so the column sums
+    # to the stories of the period; outlets past the top ones are folded into one row.
     outlets = _rows(con, """
-        SELECT o.outlet, count(DISTINCT o.cluster_id) AS stories, count(*) FILTER (WHERE o.report_rank = 1) AS first_to_report
-        FROM v_outlet_coverage o JOIN v_axis_stories s ON s.cluster_id = o.cluster_id
-        WHERE s.first_seen_at >= ? GROUP BY o.outlet ORDER BY stories DESC, first_to_report DESC LIMIT 15""", [since])
+        WITH coverage AS (
+            SELECT o.outlet, o.cluster_id, o.report_rank FROM v_outlet_coverage o
+            JOIN v_axis_stories s ON s.cluster_id = o.cluster_id WHERE s.published_at >= $since
+        ), ranked AS (
+            SELECT outlet, row_number() OVER (ORDER BY count(*) DESC, count(*) FILTER (WHERE report_rank = 1) DESC,
+                                                       outlet NULLS LAST) AS place
+            FROM coverage GROUP BY outlet
+        )
+        SELECT CASE WHEN r.place <= $top THEN coalesce(c.outlet, '(no outlet)') ELSE 'other outlets' END AS outlet,
+               count(DISTINCT c.cluster_id) AS stories, count(*) FILTER (WHERE c.report_rank = 1) AS first_to_report,
+               min(r.place) AS place
+        FROM coverage c JOIN ranked r ON r.outlet IS NOT DISTINCT FROM c.outlet
+        GROUP BY ALL ORDER BY place""", {"since": since, "top": TOP_OUTLETS})
     feeds = _rows(con, """
         SELECT name, outlet, last_success_at, failure_streak, entries_per_night, failures_last_7
         FROM v_feed_health ORDER BY failure_streak DESC, name""", [])
@@ -46,8 +66,9 @@ def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime 
     for story in stories:
         for topic in story["topics"] or ["(no topic)"]:
             by_topic[topic].append(story)
-    return {"stories": stories, "by_topic": dict(sorted(by_topic.items(), key=lambda kv: -len(kv[1]))),
-            "timeline": timeline, "outlets": outlets, "feeds": feeds}
+    period_stories = con.execute("SELECT count(*) FROM v_axis_stories WHERE published_at >= ?", [since]).fetchone()[0]
+    return {"stories": stories, "by_topic": dict(sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))),
+            "timeline": timeline, "outlets": outlets, "feeds": feeds, "period_stories": period_stories}
 
 
 def timeline_svg(timeline: list[dict], since: date, until: date, width: int = 760, height: int = 220) -> dict:
@@ -86,7 +107,7 @@ def render(con: duckdb.DuckDBPyConnection, since: datetime, title: str = "axiswa
     env = Environment(loader=PackageLoader("warehouse", "templates"), autoescape=select_autoescape(["html", "j2"]))
     chart = timeline_svg(data["timeline"], since.date(), now.date())
     return env.get_template("report.html.j2").render(
-        title=title, since=since, new_since=new_since or since, now=now, chart=chart, **data)
+        title=title, since=since, new_since=new_since, now=now, chart=chart, utc=UTC, **data)
 
 
 def write_report(con: duckdb.DuckDBPyConnection, out: str | Path, since: datetime, **kwargs) -> Path:
@@ -100,7 +121,8 @@ def write_report(con: duckdb.DuckDBPyConnection, out: str | Path, since: datetim
 
 def publish_run_report(snapshot: str | Path, reports_dir: str | Path, run_id: str, run_started: datetime,
                        days: int = 30) -> Path:
-    """The report of one run (its new stories, the last ``days`` of timeline) as <run>.html and latest.html."""
+    """The report of one run as <run>.html and latest.html: the stories it stored first (published in
+    the last ``days``) and the last ``days`` of timeline."""
     import shutil
 
     con = connect(snapshot, read_only=True)

@@ -148,10 +148,14 @@ def _scores_sql(con: duckdb.DuckDBPyConnection, schema: str, query: str) -> str 
 
 def search(con: duckdb.DuckDBPyConnection, query: str, since: datetime | None = None, axis_only: bool = False,
            limit: int = 20):
-    """Best-matching articles, newest story context included; returns an Arrow table.
+    """The best-matching stories, one row each; returns an Arrow table.
 
-    The best ``limit`` are chosen from the scores (and the ``since``/``axis_only`` filters) first;
-    only those are joined to their articles, tags and stories."""
+    A story's copies (articles of one cluster) are scored separately, and the story is shown by
+    its best-matching copy (its relevance, publication time, outlet, title, link and tag), with
+    the story's copies (articles plus exact-duplicate URLs) and languages. An article not yet
+    clustered is a story of its own. ``since`` (publication time, first seen when a source gives
+    none) and ``axis_only`` filter the copies before the best ``limit`` stories are chosen; only
+    those are joined to their articles, tags and stories."""
     load_extension(con, "fts")
     with _index_catalog(con, write=False) as found:
         prefix = found[0] if found else ""
@@ -177,13 +181,33 @@ def search(con: duckdb.DuckDBPyConnection, query: str, since: datetime | None = 
         return con.execute(
             f"""
             WITH matched AS ({" UNION ALL ".join(parts)}),
-            best AS (SELECT m.id, m.score FROM matched m{since_filter}{axis_filter} ORDER BY m.score DESC LIMIT $limit)
+            stories AS (
+                SELECT m.id, m.score, c.cluster_id FROM matched m{since_filter}{axis_filter}
+                LEFT JOIN {data}article_clusters c ON c.article_id = m.id
+                QUALIFY row_number() OVER (PARTITION BY coalesce(c.cluster_id, 'article:' || m.id)
+                                           ORDER BY m.score DESC, m.id) = 1
+            ),
+            best AS (SELECT id, score, cluster_id FROM stories ORDER BY score DESC, id LIMIT $limit),
+            story_languages AS (
+                SELECT c.cluster_id, list_sort(list_distinct(list(a.language)
+                           FILTER (WHERE a.language IS NOT NULL AND a.language <> ''))) AS languages
+                FROM {data}article_clusters c JOIN {data}articles a ON a.id = c.article_id
+                WHERE c.cluster_id IN (SELECT cluster_id FROM best) GROUP BY c.cluster_id
+            ),
+            unclustered_duplicates AS (
+                SELECT d.article_id, count(*) AS n FROM {data}article_duplicates d
+                WHERE d.article_id IN (SELECT id FROM best WHERE cluster_id IS NULL) GROUP BY d.article_id
+            )
             SELECT round(b.score, 3) AS relevance, coalesce(a.published_at, a.first_seen_at) AS published_at, a.outlet,
-                   a.title, a.canonical_url AS url, t.is_axis, c.cluster_id
+                   a.title, a.canonical_url AS url, t.is_axis, b.cluster_id,
+                   CAST(coalesce(s.member_count, 1 + coalesce(u.n, 0)) AS INTEGER) AS copies,
+                   coalesce(l.languages, list_filter([a.language], x -> x IS NOT NULL AND x <> '')) AS languages
             FROM best b
             JOIN {data}articles a ON a.id = b.id
             LEFT JOIN ({latest_tags.format(ids='best')}) t ON t.article_id = b.id
-            LEFT JOIN {data}article_clusters c ON c.article_id = b.id
+            LEFT JOIN {data}story_clusters s ON s.id = b.cluster_id
+            LEFT JOIN story_languages l ON l.cluster_id = b.cluster_id
+            LEFT JOIN unclustered_duplicates u ON u.article_id = b.id
             ORDER BY b.score DESC, a.id
             """,
             params,
