@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseError, connect, open_warehouse
+from warehouse.db import WarehouseError, classify, connect, no_space, open_warehouse
 from warehouse.location import Location
 
 
@@ -51,13 +51,15 @@ def publish_snapshot(db: str | Path, con: duckdb.DuckDBPyConnection | None = Non
     try:
         con.execute("CHECKPOINT")
         shutil.copyfile(db, tmp)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WarehouseError(f"cannot write snapshot {target}: {exc.strerror or exc}") from None
+        os.replace(tmp, target)
+    except (OSError, duckdb.Error) as exc:
+        tmp.unlink(missing_ok=True)  # never a half-written snapshot: the previous one stays
+        if no_space(exc):
+            raise classify(target, exc) from None
+        raise WarehouseError(f"cannot write snapshot {target}: {getattr(exc, 'strerror', None) or exc}") from None
     finally:
         if own:
             con.close()
-    os.replace(tmp, target)
     return target
 
 
