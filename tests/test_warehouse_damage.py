@@ -257,3 +257,17 @@ def test_disk_full_at_commit_on_a_small_tmpfs_and_the_next_run_repairs(server, s
 
     _full_at_commit_then_repaired(server, small_tmpfs, repo_root, make_full, make_room=filler.unlink,
                                   says="No space left on device")
+
+
+def test_when_the_snapshot_cannot_be_written_the_summary_still_says_what_loaded(server, tmp_path, repo_root):
+    axis_site(server)
+    settings = settings_file(tmp_path, server)
+    db = tmp_path / "w.duckdb"
+    (tmp_path / "w.snapshot.duckdb").mkdir()  # where the snapshot goes, a folder: the copy cannot replace it
+    result, summary = run(settings, db, repo_root)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "cannot write snapshot" in lines[0], result.stderr
+    assert summary["status"] == "failed" and "cannot write snapshot" in summary["failure"]
+    assert summary["articles_new"] == 3 and summary["run_id"]  # the load committed before
+    assert count(db, "SELECT count(*) FROM articles") == 3
+    assert not list(tmp_path.glob(".w.snapshot.duckdb.*.tmp"))  # no half-written copy left behind
