@@ -199,6 +199,12 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
         http = settings.http.settings(allow_network)
         tagger = Tagger.from_file(settings.topics_file)
     except (ConfigError, TopicsError, ValueError) as exc:
+        if json_out:  # no run started, and the summary still says why
+            from axiswatch.pipeline import RunSummary
+
+            failed = RunSummary(run_id="", database=str(db or ""), status="failed", failure=" ".join(str(exc).split()),
+                                cause="config")
+            print(json.dumps(failed.as_json(), ensure_ascii=False, default=str), flush=True)
         _fail(str(exc))
     database = db or settings.database
     try:

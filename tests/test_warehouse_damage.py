@@ -271,3 +271,14 @@ def test_when_the_snapshot_cannot_be_written_the_summary_still_says_what_loaded(
     assert summary["articles_new"] == 3 and summary["run_id"]  # the load committed before
     assert count(db, "SELECT count(*) FROM articles") == 3
     assert not list(tmp_path.glob(".w.snapshot.duckdb.*.tmp"))  # no half-written copy left behind
+
+
+def test_a_run_that_cannot_start_still_prints_its_summary(tmp_path, repo_root):
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - name: x\n    url: not-a-url\n", encoding="utf-8")
+    result = subprocess.run([*CLI, "run", "--feeds", str(feeds), "--db", str(tmp_path / "w.duckdb"), "--json"],
+                            cwd=repo_root, capture_output=True, text=True, timeout=BOUND)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "failed" and summary["cause"] == "config" and "url" in summary["failure"]
+    assert not (tmp_path / "w.duckdb").exists()

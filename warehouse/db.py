@@ -98,10 +98,6 @@ def configure(settings: WarehouseSettings) -> None:
     _settings = settings
 
 
-def current_settings() -> WarehouseSettings:
-    return _settings
-
-
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load a DuckDB extension from its PyPI package, never from the internet."""
     package = f"duckdb_extension_{name}"
