@@ -55,7 +55,7 @@ class Message:
 
     def __post_init__(self) -> None:
         if not self.key:
-            self.key = message_key([s.key or s.cluster_id for s in self.stories])
+            self.key = message_key([s.key or alert_key(s.cluster_id, self.rule, "", s.version) for s in self.stories])
 
     @property
     def subject(self) -> str:

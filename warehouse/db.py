@@ -254,6 +254,52 @@ _MULTIPLIER = 0xBF58476D1CE4E5B9
 _CHUNK_BLOCKS = 64
 
 
+_NO_POINTER = 0xFFFFFFFFFFFFFFFF
+_METADATA_PER_BLOCK = 64
+
+
+def _free_blocks(handle: BinaryIO, pointer: int, block_size: int, blocks: int) -> set[int] | None:
+    """The free list the current header points at (block ids holding nothing), or None when it
+    cannot be read as expected (then no block is taken for free).
+
+    Metadata blocks hold 64 sub-blocks, each an 8-byte pointer to the next one and then data;
+    a pointer is a block id with the sub-block's index in its top byte. The free list is a count
+    and then that many block ids."""
+    if pointer == _NO_POINTER:
+        return set()
+    import struct
+
+    sub_size = ((block_size - 8) // _METADATA_PER_BLOCK) // 8 * 8
+    data, seen = b"", 0
+
+    def follow(ptr: int) -> int:
+        nonlocal data, seen
+        block, index = ptr & ((1 << 56) - 1), ptr >> 56
+        if block >= blocks or index >= _METADATA_PER_BLOCK or seen > blocks * _METADATA_PER_BLOCK:
+            raise ValueError("pointer out of range")
+        handle.seek(3 * _HEADER + block * block_size + 8 + index * sub_size)
+        raw = handle.read(sub_size)
+        if len(raw) < sub_size:  # the free list itself is cut off
+            raise WarehouseTruncated(f"the file ends before block {block}, which holds its list of free blocks")
+        seen += 1
+        data += raw[8:]
+        return struct.unpack_from("<Q", raw, 0)[0]
+
+    try:
+        following = follow(pointer)
+        count = struct.unpack_from("<Q", data, 0)[0]
+        if count > blocks:
+            return None
+        while len(data) < 8 + 8 * count:
+            if following == _NO_POINTER:
+                return None
+            following = follow(following)
+        free = set(struct.unpack_from(f"<{count}q", data, 8))
+    except (ValueError, struct.error):
+        return None
+    return free if all(0 <= b < blocks for b in free) else None
+
+
 @dataclass
 class FileCheck:
     """What ``verify_file`` read: the blocks the header counts, their bytes, and the seconds it took."""
@@ -307,15 +353,25 @@ def verify_file(path: str | Path, handle: BinaryIO | None = None) -> FileCheck:
                 raise WarehouseCorrupt(f"warehouse {path} is corrupt: its header gives a block size of "
                                        f"{block_size} bytes; {_ADVICE}")
             expected = 3 * _HEADER + blocks * block_size
-            if size < expected:
-                raise WarehouseTruncated(f"warehouse {path} is truncated: {size:,} bytes, but its header counts "
-                                         f"{blocks:,} blocks ({expected:,} bytes); {_ADVICE}")
+            present = max(0, size - 3 * _HEADER) // block_size  # whole blocks in the file
+            try:
+                free = _free_blocks(handle, int(current[3]), block_size, blocks)
+            except WarehouseTruncated as exc:
+                raise WarehouseTruncated(f"warehouse {path} is truncated: {size:,} bytes; {exc}; {_ADVICE}") from None
+            # DuckDB cuts free blocks off the end of the file but may still count them, so only a
+            # block in use that is missing makes the file truncated (unknown free list: none is).
+            missing = [b for b in range(present, blocks) if b not in free] if free is not None else []
+            if missing:
+                raise WarehouseTruncated(f"warehouse {path} is truncated: {size:,} bytes, but block {missing[0]} "
+                                         f"(bytes {3 * _HEADER + missing[0] * block_size:,} to "
+                                         f"{3 * _HEADER + (missing[0] + 1) * block_size:,}) is in use; {_ADVICE}")
             released = 0
             buffer = bytearray(block_size * _CHUNK_BLOCKS)
             view = memoryview(buffer)
-            done = 0
-            while done < blocks:
-                count = min(_CHUNK_BLOCKS, blocks - done)
+            handle.seek(3 * _HEADER)
+            done, last = 0, min(blocks, present)
+            while done < last:
+                count = min(_CHUNK_BLOCKS, last - done)
                 want = count * block_size
                 got = 0
                 while got < want:
@@ -327,12 +383,14 @@ def verify_file(path: str | Path, handle: BinaryIO | None = None) -> FileCheck:
                 chunk = np.frombuffer(buffer, dtype="<u8", count=want // 8).reshape(count, block_size // 8)
                 bad = np.nonzero(_checksums(chunk[:, 1:]) != chunk[:, 0])[0]
                 for i in bad:
-                    if not chunk[i].any():
-                        released += 1  # a free block DuckDB trimmed: all zeros, holding nothing
+                    block = done + int(i)
+                    if free is not None and block in free:
+                        continue  # a free block holds nothing (DuckDB may have trimmed it to zeros)
+                    if free is None and not chunk[i].any():
+                        released += 1  # free list unknown: an all-zero block is taken for a trimmed free one
                         continue
-                    offset = 3 * _HEADER + (done + int(i)) * block_size
-                    raise WarehouseCorrupt(f"warehouse {path} is corrupt: the block at byte {offset} fails its "
-                                           f"checksum; {_ADVICE}")
+                    raise WarehouseCorrupt(f"warehouse {path} is corrupt: the block at byte "
+                                           f"{3 * _HEADER + block * block_size} fails its checksum; {_ADVICE}")
                 done += count
     except OSError as exc:
         raise classify(path, exc) from None
