@@ -16,7 +16,7 @@ from email.message import EmailMessage
 
 from alerts.config import ChannelConfig
 from alerts.messages import Message
-from ingest.http import FetchError, HttpClient, HttpSettings
+from ingest.http import FetchError, HttpClient, HttpSettings, TimeoutFetchError
 
 
 class DeliveryError(Exception):
@@ -46,8 +46,8 @@ def send(channel: ChannelConfig, message: Message, http: HttpSettings) -> None:
         if channel.type in ("webhook", "slack"):
             url = _env(channel.url_env, channel)
             body = message.payload() if channel.type == "webhook" else message.slack()
-            with HttpClient(http) as client:
-                client.post_json(url, body)
+            with HttpClient(http) as client:  # its own retries resend the same body and key
+                client.post_json(url, body, headers=message.headers())
         elif channel.type == "email":
             _send_email(channel, message)
         else:
@@ -55,7 +55,9 @@ def send(channel: ChannelConfig, message: Message, http: HttpSettings) -> None:
     except DeliveryError as exc:
         raise DeliveryError(redact(str(exc), secrets_of(channel))) from None
     except FetchError as exc:
-        raise DeliveryError(redact(f"{exc.kind}: {exc}", secrets_of(channel))) from None
+        unknown = isinstance(exc, TimeoutFetchError)  # it may have arrived: the retry carries the same key
+        text = f"{exc.kind}: {exc}" + (" (outcome unknown: retried with the same key)" if unknown else "")
+        raise DeliveryError(redact(text, secrets_of(channel))) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(redact(f"{type(exc).__name__}: {exc}", secrets_of(channel))) from None
 
@@ -65,6 +67,9 @@ def _send_email(channel: ChannelConfig, message: Message) -> None:
     mail["Subject"] = message.subject
     mail["From"] = channel.mail_from
     mail["To"] = ", ".join(channel.mail_to)
+    # The same Message-ID on every attempt: mail systems and clients drop a copy they have seen.
+    mail["Message-ID"] = f"<{message.key}@axiswatch>"
+    mail["X-Idempotency-Key"] = message.key
     mail.set_content(message.text())
     mail.add_alternative(message.html(), subtype="html")
     with smtplib.SMTP(channel.smtp_host, channel.smtp_port, timeout=30) as smtp:

@@ -3,10 +3,27 @@ that made it an axis story, and links; as JSON, plain text, HTML and Slack block
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+
+def alert_key(cluster_id: str, rule: str, channel: str, version: int = 0) -> str:
+    """The idempotency key of one story's alert for a rule and channel: the same for every
+    attempt, different for each update sent again (``version``)."""
+    return _key("\x1f".join([cluster_id, rule, channel, str(version)]))
+
+
+def message_key(story_keys: list[str]) -> str:
+    """The key of a message: its one story's key, or for a digest a key derived from all of them."""
+    keys = sorted(story_keys)
+    return keys[0] if len(keys) == 1 else _key("\x1e".join(keys))
+
+
+def _key(text: str) -> str:
+    return "axw-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass
@@ -19,11 +36,13 @@ class Story:
     countries: list[str]
     topics: list[str]
     matched_terms: list[str]
+    key: str = ""  # this story's alert key (``alert_key``)
+    version: int = 0
 
     def as_json(self) -> dict:
         return {"cluster_id": self.cluster_id, "title": self.title, "url": self.url, "outlets": self.outlets,
                 "countries": self.countries, "topics": self.topics, "first_seen": self.first_seen.isoformat(),
-                "matched_terms": self.matched_terms}
+                "matched_terms": self.matched_terms, "idempotency_key": self.key, "version": self.version}
 
 
 @dataclass
@@ -32,6 +51,11 @@ class Message:
     rule: str
     stories: list[Story]
     update: bool = False
+    key: str = field(default="")  # the Idempotency-Key: the same on every attempt to send this message
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = message_key([s.key or alert_key(s.cluster_id, self.rule, "", s.version) for s in self.stories])
 
     @property
     def subject(self) -> str:
@@ -42,7 +66,12 @@ class Message:
 
     def payload(self) -> dict:
         """The generic JSON webhook body."""
-        return {"run_id": self.run_id, "rule": self.rule, "stories": [s.as_json() for s in self.stories]}
+        return {"idempotency_key": self.key, "run_id": self.run_id, "rule": self.rule, "update": self.update,
+                "stories": [s.as_json() for s in self.stories]}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers every attempt carries: receivers dedupe on ``Idempotency-Key``."""
+        return {"Idempotency-Key": self.key}
 
     def by_topic(self) -> dict[str, list[Story]]:
         groups: dict[str, list[Story]] = defaultdict(list)
@@ -85,6 +114,7 @@ class Message:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
                 f"*<{s.url}|{s.title}>*\n{s.outlets} outlet(s) · first seen {s.first_seen:%Y-%m-%d %H:%M UTC}\n"
                 f"{', '.join(s.countries)} · {', '.join(s.topics)} · matched: {', '.join(s.matched_terms[:6])}")}})
+        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": f"alert {self.key}"}]})
         return {"text": self.subject, "blocks": blocks}
 
 

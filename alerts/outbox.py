@@ -1,10 +1,18 @@
 """The alert outbox: stories are queued per (story, rule, channel) after the load commits, then
 delivered; a failed delivery stays queued and is retried on later runs, with backoff once it keeps
 failing. A rerun queues nothing new (the key already exists), and a story that grows is queued
-again only for rules that ask for updates.
+again only for rules that ask for updates (as the next ``version``).
 
-The warehouse is not held while messages travel: deliveries are planned, the connection closed,
-the messages sent, and the outcomes recorded in a second short transaction.
+Delivery is at least once, always with the same key: every message carries an idempotency key
+(``Idempotency-Key`` header and ``idempotency_key`` body field; each story also carries its own)
+derived from (story, rule, channel) and the version. The key is written to the outbox before the
+first attempt, so a retry (in the same request, on a later run, after a crash between sending and
+recording, or after a timeout whose outcome is unknown) sends the same stories under the same key;
+a receiver that dedupes on the key sees each alert once.
+
+The warehouse is not held while messages travel: deliveries are planned and their keys recorded,
+the connection closed, the messages sent, and the outcomes recorded in a second short transaction.
+These run after the run's ``prepare`` checked the file, so they do not read it end to end again.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from pathlib import Path
 
 from alerts.channels import DeliveryError, send
 from alerts.config import AlertsConfig, ChannelConfig
-from alerts.messages import Message, Story
+from alerts.messages import Message, Story, alert_key, message_key
 from ingest.http import HttpSettings
 from warehouse.db import fetch_dicts, open_warehouse
 from warehouse.load import append_new
@@ -53,7 +61,7 @@ class AlertSummary:
 def enqueue(db: str | Path, config: AlertsConfig, run_id: str | None, now: datetime | None = None) -> int:
     """Queue every qualifying story for every channel of every rule; return rows queued."""
     now = now or datetime.now(UTC)
-    con = open_warehouse(db)
+    con = open_warehouse(db, verify=False)
     queued = 0
     try:
         con.execute("BEGIN")
@@ -70,7 +78,8 @@ def enqueue(db: str | Path, config: AlertsConfig, run_id: str | None, now: datet
                 if rule.notify_updates:
                     grown = [cid for cid, _ in stories]
                     con.execute(
-                        "UPDATE alert_outbox o SET status = 'pending', next_attempt_at = ?, attempts = 0, run_id = ?"
+                        "UPDATE alert_outbox o SET status = 'pending', next_attempt_at = ?, attempts = 0, run_id = ?,"
+                        " version = o.version + 1, message_key = NULL"
                         " FROM v_axis_stories s WHERE s.cluster_id = o.cluster_id AND o.rule = ? AND o.channel = ?"
                         " AND o.status = 'sent' AND s.outlets > o.outlets_at_send AND list_contains(?, o.cluster_id)",
                         [now, run_id, rule.name, channel, grown],
@@ -82,35 +91,50 @@ def enqueue(db: str | Path, config: AlertsConfig, run_id: str | None, now: datet
 
 
 def plan(db: str | Path, config: AlertsConfig, run_id: str | None, now: datetime | None = None) -> list[Delivery]:
-    """The messages due now: one per rule and channel in digest mode, one per story in immediate mode."""
+    """The messages due now: one per rule and channel in digest mode, one per story in immediate
+    mode; a message tried before is planned again as it was (its stories, its key). The key of
+    every new message is recorded before anything is sent."""
     now = now or datetime.now(UTC)
     channels = {c.name: c for c in config.channels}
     modes = {r.name: r.mode for r in config.rules}
-    con = open_warehouse(db)
+    con = open_warehouse(db, verify=False)
     try:
         rows = con.execute(
             """
             SELECT o.rule, o.channel, o.outlets_at_send IS NOT NULL AS update, s.cluster_id, s.headline, s.url,
-                   s.outlets, s.first_seen_at, s.countries, s.topics, s.matched_terms
+                   s.outlets, s.first_seen_at, s.countries, s.topics, s.matched_terms, o.version, o.message_key
             FROM alert_outbox o JOIN v_axis_stories s ON s.cluster_id = o.cluster_id
             WHERE o.status = 'pending' AND o.next_attempt_at <= ?
             ORDER BY o.rule, o.channel, s.first_seen_at, s.cluster_id
             """,
             [now],
         ).fetchall()
+        grouped: dict[tuple[str, str, str | None], list] = {}
+        for row in rows:
+            if row[0] in modes and row[1] in channels:  # rules or channels removed from config wait
+                grouped.setdefault((row[0], row[1], row[12]), []).append(row)
+        deliveries, new = [], []
+        for (rule, channel, key), items in grouped.items():
+            stories = [(Story(r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10] or [],
+                              key=alert_key(r[3], rule, channel, r[11] or 0), version=r[11] or 0), r[2]) for r in items]
+            batches = [stories] if key is not None or modes[rule] == "digest" else [[s] for s in stories]
+            for batch in batches:
+                keys = [s.cluster_id for s, _ in batch]
+                message = Message(run_id or "", rule, [s for s, _ in batch], update=all(u for _, u in batch),
+                                  key=key or message_key([s.key for s, _ in batch]))
+                deliveries.append(Delivery(rule, channels[channel], message, keys))
+                if key is None:
+                    new.append(deliveries[-1])
+        if new:
+            con.execute("BEGIN")
+            for delivery in new:
+                con.executemany(
+                    "UPDATE alert_outbox SET message_key = ? WHERE cluster_id = ? AND rule = ? AND channel = ?",
+                    [[delivery.message.key, cid, delivery.rule, delivery.channel.name] for cid in delivery.keys],
+                )
+            con.execute("COMMIT")
     finally:
         con.close()
-    grouped: dict[tuple[str, str], list] = {}
-    for row in rows:
-        if row[0] in modes and row[1] in channels:  # rules or channels removed from config wait
-            grouped.setdefault((row[0], row[1]), []).append(row)
-    deliveries = []
-    for (rule, channel), items in grouped.items():
-        stories = [(Story(r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10] or []), r[2]) for r in items]
-        batches = [stories] if modes[rule] == "digest" else [[s] for s in stories]
-        for batch in batches:
-            message = Message(run_id or "", rule, [s for s, _ in batch], update=all(u for _, u in batch))
-            deliveries.append(Delivery(rule, channels[channel], message, [s.cluster_id for s, _ in batch]))
     return deliveries
 
 
@@ -141,7 +165,7 @@ def deliver(db: str | Path, config: AlertsConfig, run_id: str | None, http: Http
             summary.failed += len(delivery.keys)
             summary.errors.append(f"{delivery.rule}/{delivery.channel.name}: {exc}")
         summary.messages += 1
-    con = open_warehouse(db)
+    con = open_warehouse(db, verify=False)
     try:
         con.execute("BEGIN")
         for delivery, error in outcomes:

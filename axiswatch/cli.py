@@ -191,7 +191,7 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
     from axiswatch.config import ConfigError, load_feeds, load_settings
     from axiswatch.pipeline import run_pass
     from transform.tagging import Tagger, TopicsError
-    from warehouse.db import WarehouseError
+    from warehouse.db import WarehouseError, no_space
 
     try:
         settings = load_settings(config)
@@ -199,18 +199,49 @@ def _run(config: Path | None, feeds: Path | None, db: str | None, allow_network:
         http = settings.http.settings(allow_network)
         tagger = Tagger.from_file(settings.topics_file)
     except (ConfigError, TopicsError, ValueError) as exc:
+        if json_out:  # no run started, and the summary still says why
+            from axiswatch.pipeline import RunSummary
+
+            failed = RunSummary(run_id="", database=str(db or ""), status="failed", failure=" ".join(str(exc).split()),
+                                cause="config")
+            print(json.dumps(failed.as_json(), ensure_ascii=False, default=str), flush=True)
         _fail(str(exc))
     database = db or settings.database
     try:
         with _progress(quiet=json_out) as report:
             summary = run_pass(sources, database, http, tagger, progress=report, reports_dir=settings.reports_dir,
                                settings=settings, on_wait=lambda message: err.print(message, highlight=False))
-    except WarehouseError as exc:
-        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - every failure of a run is one line, exit 2 for the warehouse
+        message, cause = _run_failure(exc, settings, database)
+        if json_out:  # the summary is always printed, with the failure in it (the load may have committed)
+            from axiswatch.pipeline import RunSummary
+
+            summary = getattr(exc, "summary", None) or RunSummary(run_id="", database=str(database))
+            summary.status, summary.failure, summary.cause = "failed", message, cause
+            print(json.dumps(summary.as_json(), ensure_ascii=False, default=str), flush=True)
+        if isinstance(exc, WarehouseError) or no_space(exc):
+            _fail(message)
+        if os.environ.get("AXISWATCH_TRACEBACK"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {message} (set AXISWATCH_TRACEBACK=1 to see where)", code=1)
     if json_out:
         print(json.dumps(summary.as_json(), ensure_ascii=False, default=str))
         return
     _print_summary(summary)
+
+
+def _run_failure(exc: Exception, settings, database: str) -> tuple[str, str]:
+    """One line for a failed run: what the warehouse layer said (a full disk anywhere is named as
+    such), and for a damaged file the newest backup there is to restore."""
+    from warehouse.db import WarehouseCorrupt, classify, no_space
+
+    if no_space(exc):
+        exc = classify(database, exc)
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, WarehouseCorrupt):
+        backups = sorted(Path(settings.backups_dir).glob(f"{Path(database).stem}-*.duckdb"))
+        message += f" (newest backup: {backups[-1]})" if backups else f" (no backup in {settings.backups_dir})"
+    return message, getattr(exc, "cause", None) or "error"
 
 
 @app.command()

@@ -33,7 +33,7 @@ from ingest.records import FeedSource
 from ingest.settings import ExtractionSettings, FeedLimits, PageRetrySettings
 from ingest.yamlfile import YamlFileError, read_yaml
 from transform.settings import ClusterSettings
-from warehouse.settings import SearchSettings
+from warehouse.settings import SearchSettings, WarehouseSettings
 
 
 class ConfigError(ValueError):
@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     pages: PageRetrySettings = Field(default_factory=PageRetrySettings)
     clusters: ClusterSettings = Field(default_factory=ClusterSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # Airflow and maintenance
     schedule: str = "0 2 * * *"  # nightly ingest (cron, UTC); AXISWATCH_SCHEDULE overrides per deployment

@@ -85,7 +85,9 @@ def _tagger(settings: Settings):
 def _context(settings: Settings, run_id: str, plan: dict | None = None):
     """The step context of this Airflow run (its sources and start come from the plan)."""
     from axiswatch.steps import RunContext
+    from warehouse.db import configure
 
+    configure(settings.warehouse)  # lock wait and verification for this task's process
     started = datetime.fromisoformat(plan["started_at"]) if plan else datetime.now(UTC)
     sources = [FeedSource(**s) for s in plan["sources"]] if plan else []
     return RunContext(

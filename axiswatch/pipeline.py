@@ -49,6 +49,8 @@ class RunSummary:
     abandoned_runs: list[str] = field(default_factory=list)  # dead runs found and repaired by this one
     pages_refetched: int = 0  # stored articles whose failed page was fetched again
     pages_recovered: int = 0  # ...and came back with text
+    failure: str = ""  # status "failed": the one line of why (also in `axiswatch runs`)
+    cause: str = ""  # ...and its kind: corrupt, truncated, permission, disk full, locked, busy, error
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -89,30 +91,56 @@ def run_pass(
         run_id=new_run_id(started), started_at=started, database=str(db), sources=sources, http=http,
         settings=settings, reports_dir=reports_dir, progress=progress,
     )
-    prepared = steps.prepare(ctx, on_wait)  # RunBusy here leaves nothing to mark
+    from warehouse.db import configure
+
+    configure(settings.warehouse)
+    done: dict = {}  # what the steps returned so far: a failed run's summary still reports it
+    try:
+        prepared = done["prepared"] = steps.prepare(ctx, on_wait)  # a refused file or RunBusy: nothing to mark
+    except BaseException as exc:
+        exc.summary = _summary(ctx, db, done, exc)
+        raise
     try:
         with HttpClient(http) as client:
             results = steps.fetch_feeds(ctx, prepared.states, client)
             planned = steps.plan_pages(ctx, results)
             built = ArticleBuilder(planned.entries)
             pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add)
-        loaded = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
-        tags = steps.tag(ctx, tagger)
-        stories = steps.cluster(ctx)
-        published = steps.publish(ctx)
-        alerts = steps.alert(ctx)
+        done["loaded"] = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
+        done["tags"] = steps.tag(ctx, tagger)
+        done["stories"] = steps.cluster(ctx)
+        done["published"] = steps.publish(ctx)
+        done["alerts"] = steps.alert(ctx)
     except BaseException as exc:
         steps.fail(ctx, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        exc.summary = _summary(ctx, db, done, exc)
         raise
-    return RunSummary(
-        run_id=ctx.run_id, feeds_ok=loaded.feeds_ok, feeds_failed=loaded.feeds_failed,
-        entries_seen=loaded.entries_seen, articles_new=loaded.articles_new, duplicates=loaded.duplicates,
-        axis_new=tags.axis, errors=loaded.errors, pages_failed=loaded.pages_failed,
-        stories_new=stories.stories_new, axis_stories_new=stories.axis_stories_new, database=str(db),
-        report=published.report, alerts_sent=alerts.sent, alerts_failed=alerts.failed, status="finished",
-        abandoned_runs=prepared.abandoned, pages_refetched=loaded.pages_refetched,
-        pages_recovered=loaded.pages_recovered,
-    )
+    return _summary(ctx, db, done)
+
+
+def _summary(ctx: steps.RunContext, db: str | Path, done: dict, failed: BaseException | None = None) -> RunSummary:
+    """The run's summary from what its steps returned (``failed``: why the rest did not run)."""
+    summary = RunSummary(run_id=ctx.run_id, database=str(db), status="finished" if failed is None else "failed")
+    if failed is not None:
+        summary.failure = " ".join(str(failed).split()) or type(failed).__name__
+        summary.cause = getattr(failed, "cause", None) or ("interrupted" if isinstance(failed, KeyboardInterrupt) else "error")
+    if "prepared" in done:
+        summary.abandoned_runs = done["prepared"].abandoned
+    if "loaded" in done:
+        loaded = done["loaded"]
+        summary.feeds_ok, summary.feeds_failed, summary.entries_seen = loaded.feeds_ok, loaded.feeds_failed, loaded.entries_seen
+        summary.articles_new, summary.duplicates, summary.errors = loaded.articles_new, loaded.duplicates, loaded.errors
+        summary.pages_failed = loaded.pages_failed
+        summary.pages_refetched, summary.pages_recovered = loaded.pages_refetched, loaded.pages_recovered
+    if "tags" in done:
+        summary.axis_new = done["tags"].axis
+    if "stories" in done:
+        summary.stories_new, summary.axis_stories_new = done["stories"].stories_new, done["stories"].axis_stories_new
+    if "published" in done:
+        summary.report = done["published"].report
+    if "alerts" in done:
+        summary.alerts_sent, summary.alerts_failed = done["alerts"].sent, done["alerts"].failed
+    return summary
 
 
 def _with_overrides(settings: Settings, **values) -> Settings:

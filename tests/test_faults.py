@@ -79,6 +79,6 @@ def test_locked_warehouse_waits_then_names_the_holder(tmp_path):
 def test_corrupt_file_is_reported_and_left_alone(tmp_path):
     db = tmp_path / "w.duckdb"
     db.write_bytes(b"not a database" * 1000)
-    with pytest.raises(WarehouseCorrupt, match="not a usable DuckDB file"):
+    with pytest.raises(WarehouseCorrupt, match="is corrupt: its header is not a DuckDB header"):
         connect(db)
     assert db.read_bytes() == b"not a database" * 1000

@@ -28,6 +28,8 @@ DONE = ("loaded", "finished", "success")  # the load committed ('success': the o
 class RunBusy(WarehouseError):
     """Another run holds the warehouse."""
 
+    cause = "busy"
+
 
 @dataclass(frozen=True)
 class Claimant:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseError, connect, open_warehouse
+from warehouse.db import WarehouseError, classify, connect, no_space, open_warehouse
 from warehouse.location import Location
 
 
@@ -128,7 +128,8 @@ def _publish_version(db: Path, tmp: Path) -> None:
 
 
 def publish_snapshot(db: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> str | Path:
-    """Checkpoint the warehouse and atomically replace its snapshot with a copy of it.
+    """Checkpoint the warehouse and atomically replace its snapshot with a copy of it (also named
+    as the newest numbered version, see ``_publish_version``).
 
     ``con`` is the caller's open connection to ``db`` (kept open); without it one is opened."""
     if Location.parse(db).is_lake:
@@ -140,18 +141,16 @@ def publish_snapshot(db: str | Path, con: duckdb.DuckDBPyConnection | None = Non
     try:
         con.execute("CHECKPOINT")
         shutil.copyfile(db, tmp)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WarehouseError(f"cannot write snapshot {target}: {exc.strerror or exc}") from None
+        _publish_version(db, tmp)
+        os.replace(tmp, target)
+    except (OSError, duckdb.Error) as exc:
+        tmp.unlink(missing_ok=True)  # never a half-written snapshot: the previous one stays
+        if no_space(exc):
+            raise classify(target, exc) from None
+        raise WarehouseError(f"cannot write snapshot {target}: {getattr(exc, 'strerror', None) or exc}") from None
     finally:
         if own:
             con.close()
-    try:
-        _publish_version(db, tmp)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WarehouseError(f"cannot write snapshot {target}: {exc.strerror or exc}") from None
-    os.replace(tmp, target)
     return target
 
 
