@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-feed-memory clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -46,6 +46,9 @@ bench-backends: install
 
 bench-dead-hosts: install
 	$(BIN)/python -m benchmarks.dead_hosts --feeds 20 --pages 400 --refused-feeds 4 --good-pages 20
+
+bench-feed-memory: install
+	$(BIN)/python -m benchmarks.feed_memory --shapes many long --feeds 8
 
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse
