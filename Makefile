@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -49,6 +49,9 @@ bench-dead-hosts: install
 
 bench-verify: install
 	$(BIN)/python -m benchmarks.verify --articles 1000000
+
+bench-feed-memory: install
+	$(BIN)/python -m benchmarks.feed_memory --shapes many long --feeds 8
 
 bench-dag-parse: install
 	$(BIN)/python -m benchmarks.dag_parse

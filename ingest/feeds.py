@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,6 +32,18 @@ NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 DEFAULT_LIMITS = FeedLimits()
 FUTURE_SLACK = timedelta(days=1)
 _UNSAFE_XML = re.compile(rb"<!DOCTYPE[^>]*\[|<!ENTITY", re.IGNORECASE)
+_SHARED_PARSES: dict[int, threading.BoundedSemaphore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _process_parses(limit: int) -> threading.BoundedSemaphore:
+    """The process-wide parse slots for ``limit``: lone ``fetch_feed`` calls on several threads
+    (no ``fetch_feeds`` to share one semaphore) still parse at most ``limit`` feeds at once."""
+    with _SHARED_LOCK:
+        slots = _SHARED_PARSES.get(limit)
+        if slots is None:
+            slots = _SHARED_PARSES[limit] = threading.BoundedSemaphore(limit)
+        return slots
 
 
 class FeedParseError(ValueError):
@@ -54,8 +67,14 @@ def body_hash(body: bytes) -> str:
 
 
 def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None,
-               limits: FeedLimits = DEFAULT_LIMITS) -> FeedResult:
-    """Fetch and parse one feed; every failure is returned as an error result, never raised."""
+               limits: FeedLimits = DEFAULT_LIMITS, parses: threading.Semaphore | None = None) -> FeedResult:
+    """Fetch and parse one feed; every failure is returned as an error result, never raised.
+
+    The parse waits for one of ``parses`` (by default the process's ``feed.max_parallel_parses``
+    slots): a parse of a 15 MiB body peaks at several times that, so eight at once would not fit
+    the memory budget. Downloads are not limited by it, only the parsing.
+    """
+    parses = parses or _process_parses(limits.max_parallel_parses)
     state = state or FeedState()
     headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
     if state.etag:
@@ -88,11 +107,12 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None,
         new_state.body_hash = digest
         try:
             try:
-                result.entries, result.feed_format = parse_feed(
-                    response.body, source, response.url, response.headers.get("content-type", ""), limits
-                )
+                with parses:
+                    result.entries, result.feed_format = parse_feed(
+                        response.body, source, response.url, response.headers.get("content-type", ""), limits
+                    )
             except SitemapIndex as index:
-                result.entries = _fetch_children(client, source, index.children, limits)
+                result.entries = _fetch_children(client, source, index.children, limits, parses)
                 result.feed_format = "sitemap"
             result.status = "ok"
         except FetchError as exc:
@@ -106,12 +126,16 @@ def fetch_feed(client: HttpClient, source: FeedSource, state: FeedState | None,
     return result
 
 
-def _fetch_children(client: HttpClient, source: FeedSource, children: list[str], limits: FeedLimits) -> list[Entry]:
-    """Entries of the first few child sitemaps of an index (news indexes list newest first)."""
+def _fetch_children(client: HttpClient, source: FeedSource, children: list[str], limits: FeedLimits,
+                    parses: threading.Semaphore) -> list[Entry]:
+    """Entries of the first few child sitemaps of an index (news indexes list newest first); each
+    child is parsed in a parse slot, none held while downloading."""
     entries: list[Entry] = []
     for child in children[: limits.max_child_sitemaps]:
         body = client.get(child).body
-        entries.extend(parse_sitemap(body, source, limits))
+        with parses:
+            entries.extend(parse_sitemap(body, source, limits))
+        del body  # not held while the next child downloads
     return entries
 
 
@@ -258,8 +282,12 @@ def fetch_feeds(
     enabled = [s for s in sources if s.enabled]
     results: list[FeedResult | None] = [None] * len(enabled)
     progress("feeds", 0, len(enabled))
+    # One set of parse slots for this call's threads: at most feed.max_parallel_parses parse at once.
+    parses = threading.BoundedSemaphore(limits.max_parallel_parses)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(enabled) or 1))) as pool:
-        futures = {pool.submit(fetch_feed, client, s, states.get(s.name), limits): i for i, s in enumerate(enabled)}
+        futures = {
+            pool.submit(fetch_feed, client, s, states.get(s.name), limits, parses): i for i, s in enumerate(enabled)
+        }
         for done, future in enumerate(as_completed(futures), 1):
             results[futures[future]] = future.result()
             progress("feeds", done, len(enabled))

@@ -16,6 +16,8 @@ class FeedLimits(BaseModel):
     max_title: int = Field(1000, ge=1)  # characters of an entry's title
     max_summary: int = Field(20000, ge=1)  # characters of an entry's summary
     max_child_sitemaps: int = Field(3, ge=1)  # child sitemaps read from a news sitemap index
+    # feeds parsed at once in one process: a 15 MiB body's parse peaks at several times its size
+    max_parallel_parses: int = Field(2, ge=1)
 
 
 class PageRetrySettings(BaseModel):
