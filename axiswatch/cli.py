@@ -1003,6 +1003,36 @@ def alerts_pending(
 
 
 @app.command()
+def sql(db: ReaderOption = None) -> None:
+    """Open the analysts' snapshot in the DuckDB shell, read-only (type SQL; .help, .quit)."""
+    import shutil
+
+    from warehouse.db import WarehouseError, extension_path, sql_string
+    from warehouse.snapshot import snapshot_path
+
+    shell = Path(sys.executable).parent / "duckdb"  # the duckdb-cli package installed with axiswatch
+    shell = str(shell) if shell.exists() else shutil.which("duckdb")
+    if shell is None:
+        _fail("no DuckDB shell found: pip install duckdb-cli (it comes with axiswatch's own install)")
+    location = Location.parse(_database(db))
+    if location.is_lake:
+        try:
+            scanner = [] if location.catalog_kind == "duckdb" else [f"{location.catalog_kind}_scanner"]
+            loads = [f"LOAD {sql_string(str(extension_path(name)))};" for name in ["ducklake", *scanner]]
+        except WarehouseError as exc:
+            _fail(str(exc))
+        setup = " ".join([*loads, f"ATTACH {sql_string('ducklake:' + location.target)} AS lake (READ_ONLY);", "USE lake;"])
+        args = [shell, "-cmd", setup]
+    else:
+        target = snapshot_path(location.target)
+        if not target.exists():
+            _fail(f"no snapshot at {target}: run `axiswatch run` (or `axiswatch snapshot`) to publish one")
+        args = [shell, "-readonly", str(target)]
+    sys.stdout.flush()
+    os.execv(shell, args)
+
+
+@app.command()
 def runs(
     db: WarehouseOption = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,

@@ -100,6 +100,12 @@ def configure(settings: WarehouseSettings) -> None:
 
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load a DuckDB extension from its PyPI package, never from the internet."""
+    # LOAD by path: no INSTALL, so no extension directory (or home directory) is needed.
+    con.execute(f"LOAD {sql_string(str(extension_path(name)))}")
+
+
+def extension_path(name: str) -> Path:
+    """The file of a DuckDB extension shipped by its PyPI package (for this DuckDB version)."""
     package = f"duckdb_extension_{name}"
     spec = importlib.util.find_spec(package)
     version = duckdb.__version__
@@ -111,8 +117,7 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"DuckDB extension {name!r} for DuckDB {version} is not installed: "
             f"pip install duckdb-extension-{name.replace('_', '-')}=={version}"
         )
-    # LOAD by path: no INSTALL, so no extension directory (or home directory) is needed.
-    con.execute(f"LOAD {sql_string(str(path))}")
+    return path
 
 
 def sql_string(value: str) -> str:
