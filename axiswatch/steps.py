@@ -84,24 +84,16 @@ def prepare(ctx: RunContext, on_wait: Callable[[str], None] | None = None) -> Pr
 
 def _claim_and_prepare(ctx: RunContext, on_wait: Callable[[str], None] | None) -> Prepared:
     from warehouse import load, runs
-    from warehouse.db import WarehouseLocked, open_warehouse
+    from warehouse.db import open_warehouse
 
     me = runs.Claimant.this_process(ctx.run_id, ctx.started_at, ctx.orchestrator)
     wait = ctx.settings.run_wait_seconds
     deadline = time.monotonic() + wait
     announced = False
     while True:
-        try:
-            con = open_warehouse(ctx.database)
-        except WarehouseLocked as exc:
-            # Another run's step holds the file (a long tagging step can hold it for minutes):
-            # that is the run we would wait for anyway, so keep waiting up to run_wait_seconds.
-            if time.monotonic() >= deadline:
-                raise
-            if on_wait is not None and not announced:
-                on_wait(f"waiting for the warehouse: {exc} (up to {wait:g}s)")
-                announced = True
-            continue
+        # A file held longer than warehouse.lock_wait_seconds fails here as locked, naming the PID
+        # (a stranger's lock must fail fast); the wait for another run is on its claim row below.
+        con = open_warehouse(ctx.database)
         try:
             now = datetime.now(UTC)
             abandoned = runs.abandon_stale(con, now, ctx.settings.stale_after(), me.host, keep=ctx.run_id)
