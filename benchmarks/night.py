@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
         "load_s": round(load_s, 3), "load_vs_bulk_in_night": round(bulk_s / load_s, 3),
         "bulk_insert_rows_per_s": round(bulk_rows / bulk_s, 1), "bulk_rows": bulk_rows,
         "bulk_batch_rows": bulk_batch_rows,  # the fastest Arrow batch size (null: one batch per table)
-        # The stricter yardstick of sessions 1-3: only the articles bulk-inserted, against our
+        # A stricter yardstick: only the articles bulk-inserted, against our
         # whole load (which also writes the duplicates, the fetch log and feed state), replayed.
         "load_vs_bulk_articles_only": round(articles_bulk_s / replay_s, 3),
         "vs_sequential": round(ours_pages_per_s / seq_rate, 1),

@@ -22,7 +22,7 @@ import duckdb
 from warehouse.db import WarehouseError, fetch_dicts, in_transaction
 
 ACTIVE = ("running", "loaded")
-DONE = ("loaded", "finished", "success")  # the load committed ('success': the old 'finished')
+DONE = ("loaded", "finished")  # the load committed (migration 010 renamed the old "success")
 
 
 class RunBusy(WarehouseError):

@@ -87,15 +87,7 @@ def connect_newest(db: str | Path) -> duckdb.DuckDBPyConnection:
     db = _warehouse_of(db)
     if Location.parse(db).is_lake:
         return connect(db, read_only=True)
-    path = newest_snapshot(db)
-    if not path.exists():
-        raise WarehouseError(
-            f"no snapshot at {snapshot_path(db)}: run `axiswatch run` (or `axiswatch snapshot`) to publish one"
-        )
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open snapshot {path}: {exc}") from None
+    return _read_only(newest_snapshot(db), snapshot_path(db))
 
 
 def _warehouse_of(path: str | Path) -> str | Path:
@@ -158,10 +150,15 @@ def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the warehouse's snapshot, with a clear error when there is none."""
     if Location.parse(db).is_lake:
         return connect(db, read_only=True)
-    path = snapshot_path(db)
+    return _read_only(snapshot_path(db), snapshot_path(db))
+
+
+def _read_only(path: Path, named: Path) -> duckdb.DuckDBPyConnection:
+    """``path`` opened read-only, with one clear error naming the snapshot (``named``) when
+    there is none or it cannot be opened."""
     if not path.exists():
         raise WarehouseError(
-            f"no snapshot at {path}: run `axiswatch run` (or `axiswatch snapshot`) to publish one"
+            f"no snapshot at {named}: run `axiswatch run` (or `axiswatch snapshot`) to publish one"
         )
     try:
         return duckdb.connect(str(path), read_only=True)
