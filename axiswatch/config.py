@@ -10,6 +10,7 @@ command-line flags override both.
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
@@ -189,7 +190,15 @@ def load_settings(path: str | Path | None) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path or Path("settings"), data)) from None
+        raise ConfigError(_from_environment(exc) or _describe(exc, path or Path("settings"), data)) from None
+
+
+def _from_environment(exc: ValidationError) -> str | None:
+    """The message for a bad value that came from an ``AXISWATCH_*`` variable (it wins over the
+    file, so naming the file would send the reader to the wrong place)."""
+    err = exc.errors()[0]
+    name = "AXISWATCH_" + "__".join(str(part) for part in err["loc"]).upper()
+    return f"{name}: {err['msg']}" if name in os.environ else None
 
 
 def load_feeds(path: str | Path) -> list[FeedSource]:
