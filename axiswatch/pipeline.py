@@ -105,9 +105,11 @@ def run_pass(
             results = steps.fetch_feeds(ctx, prepared.states, client)
             planned = steps.plan_pages(ctx, results)
             built = ArticleBuilder(planned.entries)
-            pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add)
+            early_tags: dict = {}  # tagged where extracted: the tag step writes them
+            pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add, tagger=tagger,
+                                      refetching=planned.refetching, early_tags=early_tags)
         done["loaded"] = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
-        done["tags"] = steps.tag(ctx, tagger)
+        done["tags"] = steps.tag(ctx, tagger, pretagged=early_tags)
         done["stories"] = steps.cluster(ctx)
         done["published"] = steps.publish(ctx)
         done["alerts"] = steps.alert(ctx)

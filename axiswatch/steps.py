@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task import
 
     from alerts.outbox import AlertSummary
     from ingest.http import HttpClient, HttpSettings
-    from transform.tagging import Tagger
+    from transform.tagging import Tag, Tagger
     from warehouse.clusters import ClusterSummary
     from warehouse.rows import ArticleBuilder
     from warehouse.tags import TagSummary
@@ -127,6 +127,7 @@ def fetch_feeds(ctx: RunContext, states: dict[str, FeedState], client: HttpClien
 class Planned:
     entries: dict[str, Entry]  # by canonical URL: the pages to fetch this run
     deferred: dict[str, int] = field(default_factory=dict)  # per feed: new entries left for a later run
+    refetching: set[str] = field(default_factory=set)  # of entries: stored articles' failed pages, again
 
 
 def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> Planned:
@@ -154,20 +155,34 @@ def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> Planned:
             taken[entry.feed] = taken.get(entry.feed, 0) + 1
         else:
             deferred[entry.feed] = deferred.get(entry.feed, 0) + 1
+    refetching = set()
     for url, entry in due.items():
-        planned.setdefault(url, entry)
-    return Planned(planned, deferred)
+        if url not in planned:
+            planned[url] = entry
+            refetching.add(url)
+    return Planned(planned, deferred, refetching)
 
 
 def fetch_pages(
     ctx: RunContext, entries: dict[str, Entry], client: HttpClient,
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
+    tagger: Tagger | None = None, refetching: set[str] = frozenset(), early_tags: dict[str, Tag] | None = None,
 ) -> dict[str, Extraction]:
-    """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts."""
-    from ingest.pages import fetch_articles
+    """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts.
 
-    return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
-                          sources=ctx.sources, on_extracted=on_extracted)
+    With ``tagger`` and ``early_tags``, each new article is also tagged by the extraction worker
+    that extracted its page (on every core, while other pages download), into ``early_tags`` by
+    article id, for the tag step to write (see ``transform.early_tags``)."""
+    from ingest.pages import fetch_articles
+    from transform.early_tags import TagOnExtract
+
+    derive = TagOnExtract(entries, tagger, refetching) if tagger is not None and early_tags is not None else None
+    derived: dict[str, Tag] = {}
+    pages = fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
+                           sources=ctx.sources, on_extracted=on_extracted, derive=derive, derived=derived)
+    if early_tags is not None:
+        early_tags.update((tag.id, tag) for tag in derived.values())
+    return pages
 
 
 @dataclass
@@ -267,14 +282,14 @@ def page_errors(articles: Sequence) -> list[dict]:
     return errors
 
 
-def tag(ctx: RunContext, tagger: Tagger) -> TagSummary:
+def tag(ctx: RunContext, tagger: Tagger, pretagged: dict[str, Tag] | None = None) -> TagSummary:
     """Tag every stored article without a tag from this tagger version (this run's, and any a
-    dead run left untagged)."""
+    dead run left untagged); ``pretagged`` has tags made while the pages were extracted."""
     from warehouse.runs import record
     from warehouse.tags import tag_stored
 
     with warehouse(ctx) as con:
-        summary = tag_stored(con, tagger, progress=ctx.progress)
+        summary = tag_stored(con, tagger, progress=ctx.progress, pretagged=pretagged)
         record(con, ctx.run_id, tagged=summary.articles, axis_new=summary.axis)
     return summary
 

@@ -325,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dup-rate", type=float, default=0.2)
     parser.add_argument("--workers", type=int, default=64, help="concurrent requests in total")
     parser.add_argument("--baseline-pages", type=int, default=200, help="pages for the slow baselines (rate basis)")
+    parser.add_argument("--servers-inline", action="store_true",
+                        help="serve the corpus from threads of this process (default: a child process)")
     parser.add_argument("--db", help="run the night on this existing warehouse (default: a new one)")
     parser.add_argument("--no-baselines", action="store_true", help="only the night (used by the growth benchmark)")
     parser.add_argument("--backend", choices=["duckdb", "ducklake"], default="duckdb",
@@ -332,13 +334,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from axiswatch.pipeline import run_pass
-    from benchmarks.corpus import build, serve
+    from benchmarks.corpus import build, serve, serve_apart
     from ingest.http import HttpSettings
     from ingest.records import FeedSource
     from transform.tagging import Tagger
 
     corpus = build(args.feeds, args.entries, args.pages, args.hosts, args.dup_rate)
-    servers, port = serve(corpus, args.latency)
+    servers, port = (serve if args.servers_inline else serve_apart)(corpus, args.latency)
     sources = [FeedSource(name=f"feed-{i}", url=u.replace("{PORT}", str(port))) for i, u in enumerate(corpus.feed_urls)]
     http = HttpSettings(connect_timeout=5, read_timeout=10, deadline=20, retries=1, backoff_base=0.2,
                         per_host_limit=2, allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +83,28 @@ def _extract_download(download: Download, min_text_chars: int = MIN_TEXT_CHARS) 
     return result
 
 
-def _extract_batch(downloads: list[Download], min_text_chars: int = MIN_TEXT_CHARS) -> list[Extraction]:
-    return [_extract_download(d, min_text_chars) for d in downloads]
+# What each PageExtractor derives from its pages in the worker processes, by extractor: set in
+# the parent before the workers are forked, so they inherit the function and what it closes over
+# (a tagger, the run's entries) instead of receiving a pickled copy with every batch.
+_DERIVERS: dict[int, Callable[[str, Extraction], object]] = {}
+
+
+def _extract_batch(downloads: list[Download], min_text_chars: int = MIN_TEXT_CHARS,
+                   deriver: int | None = None) -> list[tuple[Extraction, object]]:
+    return [_extract_one(d, min_text_chars, deriver) for d in downloads]
+
+
+def _extract_one(download: Download, min_text_chars: int = MIN_TEXT_CHARS,
+                 deriver: int | None = None) -> tuple[Extraction, object]:
+    """One page's extraction and what the extractor's ``derive`` makes of it (None without one)."""
+    result = _extract_download(download, min_text_chars)
+    derive = _DERIVERS.get(deriver) if deriver is not None else None
+    if derive is None:
+        return result, None
+    try:
+        return result, derive(download.url, result)
+    except Exception:  # noqa: BLE001 - deriving is a head start: whoever needs the value makes it later
+        return result, None
 
 
 class PageExtractor:
@@ -94,11 +115,20 @@ class PageExtractor:
     never stalls the night. Pages travel in small batches (one round trip per batch, not per
     page); a batch that times out or crashes its worker is retried page by page, so only the bad
     page fails. With one core or few pages everything is extracted in-process.
+
+    ``derive(url, extraction)``, when given, runs right after each page's extraction in the same
+    worker (tagging it, say): CPU work that would otherwise wait for the last page, on one core.
+    What it returns is in ``derived``, by URL; it must not raise.
     """
 
     def __init__(self, timeout: float = 20.0, workers: int | None = None, expected: int | None = None,
-                 batch_size: int = 8, min_text_chars: int = MIN_TEXT_CHARS) -> None:
+                 batch_size: int = 8, min_text_chars: int = MIN_TEXT_CHARS,
+                 derive: Callable[[str, Extraction], object] | None = None) -> None:
         self.timeout = timeout
+        self.derived: dict[str, object] = {}
+        self._deriver = id(self) if derive is not None else None
+        if derive is not None:
+            _DERIVERS[id(self)] = derive  # before the workers fork: they inherit it
         self.min_text_chars = min_text_chars
         self.batch_size = batch_size
         workers = workers or os.cpu_count() or 1
@@ -119,6 +149,7 @@ class PageExtractor:
         self.close()
 
     def close(self) -> None:
+        _DERIVERS.pop(id(self), None)
         if self._pool is not None:
             if self._batches:  # leaving early (an error): do not wait for outstanding work
                 self._pool.stop()
@@ -140,11 +171,14 @@ class PageExtractor:
                 self._store(d.url, _extract_download(d, self.min_text_chars))
         self._pending = []
         if batch:
-            self._batches.append((batch, self._pool.schedule(_extract_batch, args=(batch, self.min_text_chars), timeout=self.timeout)))
+            self._batches.append((batch, self._pool.schedule(
+                _extract_batch, args=(batch, self.min_text_chars, self._deriver), timeout=self.timeout)))
 
-    def _store(self, url: str, result: Extraction) -> None:
+    def _store(self, url: str, result: Extraction, derived: object = None) -> None:
         self._results[url] = result
         self._unclaimed[url] = result
+        if derived is not None:
+            self.derived[url] = derived
 
     def _collect(self, batch: list[Download], future) -> None:
         try:
@@ -152,8 +186,8 @@ class PageExtractor:
         except Exception:  # a timeout or a dead worker: find the bad page alone
             self._retry.extend(batch)
             return
-        for download, result in zip(batch, extracted):
-            self._store(download.url, result)
+        for download, (result, derived) in zip(batch, extracted):
+            self._store(download.url, result, derived)
 
     def ready(self) -> dict[str, Extraction]:
         """The extractions finished since the last call, without waiting (so the caller can use
@@ -168,26 +202,27 @@ class PageExtractor:
         """Every submitted page's extraction, by URL (waits for the workers)."""
         if self._pool is None:
             for d in self._pending:
-                self._store(d.url, _extract_download(d, self.min_text_chars))
+                self._store(d.url, *_extract_one(d, self.min_text_chars, self._deriver))
             self._pending = []
             return self._results
         self._flush()
         while self._batches:
             self._collect(*self._batches.popleft())
-        singles = [(d, self._pool.schedule(_extract_download, args=(d, self.min_text_chars), timeout=self.timeout)) for d in self._retry]
+        singles = [(d, self._pool.schedule(_extract_one, args=(d, self.min_text_chars, self._deriver),
+                                           timeout=self.timeout)) for d in self._retry]
         self._retry = []
         for download, future in singles:
-            self._store(download.url, self._single_result(download, future))
+            self._store(download.url, *self._single_result(download, future))
         return self._results
 
-    def _single_result(self, download: Download, future) -> Extraction:
+    def _single_result(self, download: Download, future) -> tuple[Extraction, object]:
         try:
             return future.result()
         except FuturesTimeout:
             reason = f"extraction timed out after {self.timeout:g}s"
         except Exception as exc:  # a crashed worker (memory, segfault) is one page's failure
             reason = f"extraction failed: {type(exc).__name__}: {exc}"
-        return Extraction(source=download.url, reason=reason, http_status=download.http_status)
+        return Extraction(source=download.url, reason=reason, http_status=download.http_status), None
 
 
 def extract_downloads(downloads: list[Download], timeout: float = 20.0, workers: int | None = None) -> list[Extraction]:

@@ -29,12 +29,15 @@ def fetch_articles(
     client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = no_progress,
     extraction: ExtractionSettings = ExtractionSettings(), sources: Sequence[FeedSource] = (),
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
+    derive: Callable[[str, Extraction], object] | None = None, derived: dict[str, object] | None = None,
 ) -> dict[str, Extraction]:
     """Fetch each page of ``entries`` (by canonical URL) and extract it; failures come back with
     a reason.
 
     ``on_extracted`` is handed the pages (by canonical URL) as their extraction finishes, in
-    portions, while other pages are still downloading; every page is handed over once."""
+    portions, while other pages are still downloading; every page is handed over once.
+    ``derive(canonical_url, extraction)`` runs in the extraction workers right after a page is
+    extracted (see ``PageExtractor``); what it returns lands in ``derived`` by canonical URL."""
     urls = list(entries)
     url_of = {entry.link: url for url, entry in entries.items()}
 
@@ -54,7 +57,9 @@ def fetch_articles(
     # Pages go to the extraction workers as they arrive, so both cores extract while the
     # network is still busy instead of waiting for the last download.
     progress("articles", 0, len(urls))
-    with PageExtractor(extraction.timeout, expected=len(urls), min_text_chars=extraction.min_text_chars) as extractor, \
+    by_link = None if derive is None else (lambda link, page: derive(url_of[link], page))
+    with PageExtractor(extraction.timeout, expected=len(urls), min_text_chars=extraction.min_text_chars,
+                       derive=by_link) as extractor, \
             ThreadPoolExecutor(max_workers=max(1, min(workers, len(urls) or 1))) as pool:
         futures = [pool.submit(download, url) for url in urls]
         for done, future in enumerate(as_completed(futures), 1):
@@ -66,4 +71,6 @@ def fetch_articles(
         pages = extractor.results()
         hand_over(extractor.ready())
         progress("extraction", len(urls), len(urls))
+        if derived is not None:
+            derived.update((url_of[link], value) for link, value in extractor.derived.items())
     return {url: pages[entries[url].link] for url in urls}

@@ -212,9 +212,13 @@ class Tagger:
     def from_file(cls, path: str | Path) -> Tagger:
         return cls(load_topics(path))
 
-    def tag(self, id: str, title: str, text: str = "", summary: str = "", language: str = "") -> Tag:
-        """Tag one article; ``language`` is only a hint, the text decides."""
-        language = detect_language(f"{title}\n{summary}\n{text[:600]}", language)
+    def tag(self, id: str, title: str, text: str = "", summary: str = "", language: str = "",
+            identify_language: bool = True) -> Tag:
+        """Tag one article; ``language`` is only a hint, the text decides, unless
+        ``identify_language`` is false: then it is the language already identified from this text
+        (a stored article's, which extraction identified), and identifying it again is waste."""
+        if identify_language or not language:
+            language = detect_language(f"{title}\n{summary}\n{text[:600]}", language)
         matches: list[Match] = []
         for zone, sentences in _zones(title, summary, text).items():
             for index, sentence in enumerate(sentences):

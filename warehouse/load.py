@@ -311,16 +311,12 @@ def _update_feed_state(con: duckdb.DuckDBPyConnection, feeds: Sequence[FeedResul
         )
 
 
-def articles_for_tagging(
-    con: duckdb.DuckDBPyConnection, since: datetime | None, untagged_by: str | None = None, batch_size: int = 5000
-) -> Iterable[list[tuple[str, str, str, str, str]]]:
-    """Stored articles (id, title, text, summary, language) in batches, oldest first; with
-    ``untagged_by``, only those without a tag from that tagger version."""
-    # Which articles first, on narrow columns only; then each batch's text, reading only the row
-    # groups of that batch's time range (text is most of the warehouse, and it only grows). Each
-    # batch is fetched whole before the caller writes: on a DuckLake with a SQLite catalog an open
-    # reading cursor would keep the catalog locked against the caller's own commit.
-    todo = con.execute(
+def articles_to_tag(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, untagged_by: str | None = None,
+) -> list[tuple[str, datetime]]:
+    """(id, first_seen_at) of the stored articles to tag, oldest first; with ``untagged_by``,
+    only those without a tag from that tagger version."""
+    return con.execute(
         "SELECT id, first_seen_at FROM articles a"
         " WHERE (?::TIMESTAMPTZ IS NULL OR coalesce(published_at, first_seen_at) >= ?)"
         " AND (?::VARCHAR IS NULL OR NOT EXISTS"
@@ -328,6 +324,21 @@ def articles_for_tagging(
         " ORDER BY first_seen_at, id",
         [since, since, untagged_by, untagged_by],
     ).fetchall()
+
+
+def articles_for_tagging(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, untagged_by: str | None = None, batch_size: int = 5000,
+    todo: list[tuple[str, datetime]] | None = None,
+) -> Iterable[list[tuple[str, str, str, str, str]]]:
+    """Stored articles (id, title, text, summary, language) in batches, oldest first; with
+    ``untagged_by``, only those without a tag from that tagger version; ``todo`` (from
+    ``articles_to_tag``) names them instead."""
+    # Which articles first, on narrow columns only; then each batch's text, reading only the row
+    # groups of that batch's time range (text is most of the warehouse, and it only grows). Each
+    # batch is fetched whole before the caller writes: on a DuckLake with a SQLite catalog an open
+    # reading cursor would keep the catalog locked against the caller's own commit.
+    if todo is None:
+        todo = articles_to_tag(con, since, untagged_by)
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         with registered(con, "_chunk", pa.table({"id": [r[0] for r in chunk]})):

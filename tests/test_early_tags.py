@@ -1,0 +1,88 @@
+"""Tags made in the extraction workers: the night writes them instead of tagging after the load,
+so they must be the very tags the tag step would make from the stored rows."""
+
+import json
+import os
+
+import fixtures as fx
+from fixture_server import Route
+
+import warehouse.tags
+from axiswatch.pipeline import run_pass
+from ingest.articles import Download, PageExtractor
+from ingest.records import FeedSource
+from transform.tagging import Tagger
+from warehouse.db import connect
+
+STORIES = [
+    ("North Korean troops reach Kursk", fx.TROOPS, "en"),
+    ("Asian markets rise", fx.MARKETS, "en"),
+    ("КНДР передала России снаряды", ["КНДР передала России снаряды и ракеты, сообщила разведка Украины, ссылаясь на спутниковые снимки порта Раджин."] * 2, "ru"),
+    ("북한군, 러시아 쿠르스크 전선 투입", ["국가정보원은 북한군 수천 명이 러시아 쿠르스크 전선에 추가로 투입됐다고 국회 정보위원회에 보고했다고 밝혔다."] * 2, "ko"),
+]
+
+
+def _pages(count: int) -> list[tuple[str, str]]:
+    """``count`` distinct pages cycling through the stories (a number keeps each text its own)."""
+    out = []
+    for i in range(count):
+        title, paragraphs, lang = STORIES[i % len(STORIES)]
+        out.append((f"{title} {i}", fx.page(f"{title} {i}", [f"{p} ({i})" for p in paragraphs], lang)))
+    return out
+
+
+def _where_and_title(url: str, page) -> tuple[int, str]:
+    if "boom" in url:
+        raise RuntimeError("deriving failed")
+    return os.getpid(), page.title
+
+
+def test_derive_runs_in_the_extraction_workers_and_a_failing_derive_gives_nothing():
+    downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
+                 for i, (_, body) in enumerate(_pages(12))]
+    downloads.append(Download("http://example.test/boom", _pages(1)[0][1].encode(), "http://example.test/boom", 200))
+    with PageExtractor(workers=2, expected=len(downloads), derive=_where_and_title) as extractor:
+        for download in downloads:
+            extractor.submit(download)
+        results = extractor.results()
+        derived = extractor.derived
+    assert len(results) == 13
+    assert set(derived) == {d.url for d in downloads[:12]}  # the failing one has no value, its page is fine
+    assert all(pid != os.getpid() for pid, _ in derived.values())
+    assert all(derived[url][1] == results[url].title for url in derived)
+
+
+def test_the_night_writes_the_tags_made_at_extraction_and_they_equal_tags_of_the_stored_rows(
+        server, fast_http, repo_root, tmp_path, monkeypatch):
+    items = []
+    for i, (title, body) in enumerate(_pages(12)):
+        link = server.add(f"/pages/{i}.html", Route(body))
+        items.append(f"<item><title>{title}</title><link>{link}</link><description>Summary {i}.</description></item>")
+    server.add("/feed.xml", Route(f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{"".join(items)}'
+                                  "</channel></rss>", content_type="application/rss+xml"))
+    handed: list[int] = []
+    real = warehouse.tags.tag_stored
+
+    def spy(*args, pretagged=None, **kwargs):
+        handed.append(len(pretagged or {}))
+        return real(*args, pretagged=pretagged, **kwargs)
+
+    monkeypatch.setattr(warehouse.tags, "tag_stored", spy)
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    db = tmp_path / "w.duckdb"
+    summary = run_pass([FeedSource(name="t", url=server.url("/feed.xml"))], db, fast_http, tagger, workers=4)
+
+    assert summary.articles_new == 12  # the short pages are kept as summary-only articles, tagged too
+    assert handed == [12]  # every new article's tag was made at extraction
+    con = connect(db, read_only=True)
+    try:
+        stored = {row[0]: row[1:] for row in con.execute(
+            "SELECT article_id, is_axis, score, countries, topics, matches FROM article_tags").fetchall()}
+        rows = con.execute("SELECT id, title, text, summary, language FROM articles").fetchall()
+    finally:
+        con.close()
+    assert len(stored) == 12 and summary.axis_new == sum(s[0] for s in stored.values()) > 0
+    for row in rows:  # the tag step's own tags of the stored rows, the language identified again
+        again = tagger.tag(*row)
+        assert stored[row[0]] == (again.is_axis, again.score, again.countries, again.topics,
+                                  json.dumps(again.matches, ensure_ascii=False)), row[1]
