@@ -18,6 +18,9 @@ class FeedLimits(BaseModel):
     max_child_sitemaps: int = Field(3, ge=1)  # child sitemaps read from a news sitemap index
     # feeds parsed at once in one process: a 15 MiB body's parse peaks at several times its size
     max_parallel_parses: int = Field(2, ge=1)
+    # seconds one feed's parse may take in a parse worker (a run of many feeds parses them in worker
+    # processes, on every core) before the worker is killed and the feed fails as malformed
+    parse_timeout: float = Field(60.0, gt=0)
 
 
 class PageRetrySettings(BaseModel):

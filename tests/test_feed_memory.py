@@ -47,12 +47,29 @@ class _Counting:
 
 @pytest.mark.parametrize("limit", [1, 3])
 def test_fetch_feeds_parses_at_most_the_setting_at_once(server, client, monkeypatch, limit):
+    monkeypatch.setattr(feeds.os, "cpu_count", lambda: 1)  # parsed on the fetching threads, counted here
     counting = _Counting(feeds.parse_feed)
     monkeypatch.setattr(feeds, "parse_feed", counting)
     sources = [FeedSource(name=f"f{n}", url=server.add(f"/f{n}.xml", Route(body=RSS))) for n in range(6)]
     results = feeds.fetch_feeds(client, sources, {}, workers=6, limits=FeedLimits(max_parallel_parses=limit))
     assert [r.status for r in results] == ["ok"] * 6
     assert counting.max == limit  # six threads, each parse 0.2 s: the limit is reached, never passed
+
+
+@pytest.mark.parametrize(("cores", "limit", "workers"), [(8, 3, 3), (2, 3, 2), (8, 2, 2)])
+def test_parse_workers_are_at_most_the_setting_and_the_cores(server, client, monkeypatch, cores, limit, workers):
+    started = []
+
+    class Recorded(feeds.FeedParsers):
+        def __init__(self, count, limits):
+            started.append(count)
+            super().__init__(count, limits)
+
+    monkeypatch.setattr(feeds.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(feeds, "FeedParsers", Recorded)
+    sources = [FeedSource(name=f"w{n}", url=server.add(f"/w{n}.xml", Route(body=RSS))) for n in range(6)]
+    results = feeds.fetch_feeds(client, sources, {}, workers=6, limits=FeedLimits(max_parallel_parses=limit))
+    assert [r.status for r in results] == ["ok"] * 6 and started == [workers]
 
 
 def test_lone_fetch_feed_calls_share_the_process_slots(server, client, monkeypatch):

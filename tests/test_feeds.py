@@ -1,10 +1,12 @@
 import json
+import os
 from datetime import UTC, datetime
 
 import fixtures as fx
 import pytest
 from fixture_server import Route
 
+import ingest.feeds as feeds_module
 from ingest.feeds import FeedParseError, fetch_feed, parse_feed
 from ingest.records import FeedSource, FeedState
 
@@ -89,3 +91,60 @@ def test_sitemap_index_follows_children(server, client):
     url = server.add("/index.xml", Route(index, content_type="application/xml"))
     result = fetch_feed(client, FeedSource(name="idx", url=url), None)
     assert result.status == "ok" and [e.title for e in result.entries] == ["Sitemap story"]
+
+
+def _mixed_site(server) -> list[FeedSource]:
+    """Feeds of every outcome a parse has: entries, a sitemap index, a refused and a broken body."""
+    server.add("/rss.xml", Route(fx.RSS2, content_type="application/rss+xml"))
+    server.add("/atom.xml", Route(fx.ATOM, content_type="application/atom+xml"))
+    server.add("/child.xml", Route(fx.SITEMAP, content_type="application/xml"))
+    server.add("/index.xml", Route('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                                   "<sitemap><loc>{BASE}/child.xml</loc></sitemap></sitemapindex>",
+                                   content_type="application/xml"))
+    server.add("/bad.xml", Route(fx.MALFORMED, content_type="application/xml"))
+    server.add("/html.xml", Route("<!doctype html><html><body>hi</body></html>", content_type="text/html"))
+    return [FeedSource(name=n, url=server.url(f"/{n}.xml")) for n in ("rss", "atom", "index", "bad", "html")]
+
+
+def _outcomes(results):
+    return [(r.source.name, r.status, r.error_kind, r.feed_format, [(e.link, e.title, e.summary, e.published_at)
+                                                                   for e in r.entries]) for r in results]
+
+
+_PARENT = os.getpid()
+_PARSE_IN_WORKER = feeds_module._parse_in_worker
+
+
+def _only_in_a_worker(*args):
+    """``_parse_in_worker`` that refuses to parse in the test's own process."""
+    if os.getpid() == _PARENT:
+        return ("error", "parsed in the parent process", "not_in_a_worker")
+    return _PARSE_IN_WORKER(*args)
+
+
+def test_feeds_parsed_in_worker_processes_give_what_parsing_in_the_thread_gives(server, client, monkeypatch):
+    sources = _mixed_site(server)
+    monkeypatch.setattr(feeds_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(feeds_module, "_parse_in_worker", _only_in_a_worker)  # the workers fork with it
+    in_workers = feeds_module.fetch_feeds(client, sources, {}, workers=4)
+    monkeypatch.undo()
+    in_thread = [feeds_module.fetch_feed(client, s, None) for s in sources]
+    assert _outcomes(in_workers) == _outcomes(in_thread)
+    assert [r.error_kind for r in in_workers] == ["", "", "", "not_a_feed", "not_a_feed"]
+    assert in_workers[2].feed_format == "sitemap" and in_workers[2].entries  # the index's children were read
+
+
+def test_a_parse_past_its_time_limit_fails_that_feed_alone(server, client, monkeypatch):
+    from ingest.settings import FeedLimits
+
+    monkeypatch.setattr(feeds_module.os, "cpu_count", lambda: 2)
+    items = "".join(f"<item><title>Story {i}</title><link>{{BASE}}/s/{i}</link><description>Text {i}</description></item>"
+                    for i in range(15000))  # feedparser needs about ten seconds for these
+    server.add("/long.xml", Route(f'<?xml version="1.0"?><rss version="2.0"><channel><title>L</title>{items}</channel></rss>',
+                                  content_type="application/rss+xml"))
+    sources = [*_mixed_site(server), FeedSource(name="long", url=server.url("/long.xml"))]
+    results = {r.source.name: r for r in feeds_module.fetch_feeds(client, sources, {}, workers=4,
+                                                                  limits=FeedLimits(parse_timeout=1.0))}
+    assert not results["long"].ok and results["long"].error_kind == "malformed"
+    assert "feed.parse_timeout" in results["long"].error
+    assert results["rss"].ok and results["atom"].ok and len(results["rss"].entries) == 3
