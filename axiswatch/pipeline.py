@@ -104,12 +104,12 @@ def run_pass(
         with HttpClient(http) as client:
             results = steps.fetch_feeds(ctx, prepared.states, client)
             planned = steps.plan_pages(ctx, results)
-            built = ArticleBuilder(planned.entries)
-            early_tags: dict = {}  # tagged where extracted: the tag step writes them
+            early: dict = {}  # articles built and tagged where their pages were extracted
+            built = ArticleBuilder(planned.entries, early)
             pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add, tagger=tagger,
-                                      refetching=planned.refetching, early_tags=early_tags)
+                                      refetching=planned.refetching, early=early)
         done["loaded"] = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
-        done["tags"] = steps.tag(ctx, tagger, pretagged=early_tags)
+        done["tags"] = steps.tag(ctx, tagger, pretagged={e.tag.id: e.tag for e in early.values() if e.tag})
         done["stories"] = steps.cluster(ctx)
         done["published"] = steps.publish(ctx)
         done["alerts"] = steps.alert(ctx)

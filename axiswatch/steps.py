@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task import
 
     from alerts.outbox import AlertSummary
     from ingest.http import HttpClient, HttpSettings
+    from transform.early_tags import Early
     from transform.tagging import Tag, Tagger
     from warehouse.clusters import ClusterSummary
     from warehouse.rows import ArticleBuilder
@@ -166,23 +167,20 @@ def plan_pages(ctx: RunContext, results: Sequence[FeedResult]) -> Planned:
 def fetch_pages(
     ctx: RunContext, entries: dict[str, Entry], client: HttpClient,
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
-    tagger: Tagger | None = None, refetching: set[str] = frozenset(), early_tags: dict[str, Tag] | None = None,
+    tagger: Tagger | None = None, refetching: set[str] = frozenset(), early: dict[str, Early] | None = None,
 ) -> dict[str, Extraction]:
     """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts.
 
-    With ``tagger`` and ``early_tags``, each new article is also tagged by the extraction worker
-    that extracted its page (on every core, while other pages download), into ``early_tags`` by
-    article id, for the tag step to write (see ``transform.early_tags``)."""
+    With ``tagger`` and ``early``, the extraction worker that extracted a page also builds its
+    article and tags it (on every core, while other pages download), into ``early`` by canonical
+    URL before the page is handed to ``on_extracted``: the builder and the tag step take them
+    from there (see ``transform.early_tags``)."""
     from ingest.pages import fetch_articles
     from transform.early_tags import TagOnExtract
 
-    derive = TagOnExtract(entries, tagger, refetching) if tagger is not None and early_tags is not None else None
-    derived: dict[str, Tag] = {}
-    pages = fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
-                           sources=ctx.sources, on_extracted=on_extracted, derive=derive, derived=derived)
-    if early_tags is not None:
-        early_tags.update((tag.id, tag) for tag in derived.values())
-    return pages
+    derive = TagOnExtract(entries, tagger, refetching) if tagger is not None and early is not None else None
+    return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
+                          sources=ctx.sources, on_extracted=on_extracted, derive=derive, derived=early)
 
 
 @dataclass

@@ -37,11 +37,15 @@ def fetch_articles(
     ``on_extracted`` is handed the pages (by canonical URL) as their extraction finishes, in
     portions, while other pages are still downloading; every page is handed over once.
     ``derive(canonical_url, extraction)`` runs in the extraction workers right after a page is
-    extracted (see ``PageExtractor``); what it returns lands in ``derived`` by canonical URL."""
+    extracted (see ``PageExtractor``); what it returns lands in ``derived`` by canonical URL, at
+    the latest when the page is handed to ``on_extracted``."""
     urls = list(entries)
     url_of = {entry.link: url for url, entry in entries.items()}
 
     def hand_over(extracted: dict[str, Extraction]) -> None:
+        if derived is not None:
+            made = extractor.derived
+            derived.update((url_of[link], made[link]) for link in extracted if link in made)
         if on_extracted is not None and extracted:
             on_extracted({url_of[link]: page for link, page in extracted.items()})
 
@@ -71,6 +75,4 @@ def fetch_articles(
         pages = extractor.results()
         hand_over(extractor.ready())
         progress("extraction", len(urls), len(urls))
-        if derived is not None:
-            derived.update((url_of[link], value) for link, value in extractor.derived.items())
     return {url: pages[entries[url].link] for url in urls}

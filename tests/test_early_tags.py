@@ -1,5 +1,6 @@
-"""Tags made in the extraction workers: the night writes them instead of tagging after the load,
-so they must be the very tags the tag step would make from the stored rows."""
+"""Articles built and tagged in the extraction workers: the night stores those articles and writes
+those tags instead of tagging after the load, so they must be the very tags the tag step would
+make from the stored rows."""
 
 import json
 import os
@@ -7,6 +8,7 @@ import os
 import fixtures as fx
 from fixture_server import Route
 
+import warehouse.rows
 import warehouse.tags
 from axiswatch.pipeline import run_pass
 from ingest.articles import Download, PageExtractor
@@ -68,12 +70,16 @@ def test_the_night_writes_the_tags_made_at_extraction_and_they_equal_tags_of_the
         return real(*args, pretagged=pretagged, **kwargs)
 
     monkeypatch.setattr(warehouse.tags, "tag_stored", spy)
+    built_here = []
+    real_build = warehouse.rows.build_article
+    monkeypatch.setattr(warehouse.rows, "build_article", lambda *a: built_here.append(a) or real_build(*a))
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     db = tmp_path / "w.duckdb"
     summary = run_pass([FeedSource(name="t", url=server.url("/feed.xml"))], db, fast_http, tagger, workers=4)
 
     assert summary.articles_new == 12  # the short pages are kept as summary-only articles, tagged too
     assert handed == [12]  # every new article's tag was made at extraction
+    assert built_here == []  # ...and its article built there: the load stores those
     con = connect(db, read_only=True)
     try:
         stored = {row[0]: row[1:] for row in con.execute(

@@ -8,7 +8,7 @@ DuckDB's bulk insert does, and holds the warehouse for less time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
 
@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ingest.records import Entry, Extraction, FeedResult
 from transform.articles import Article, Duplicate, build_article
+from transform.early_tags import Early
 
 TIME = pa.timestamp("us", tz="UTC")
 TEXT = pa.string()
@@ -131,16 +132,22 @@ class ArticleBuilder:
     into Arrow rows a chunk at a time (``ArticleRows``), so the load after the last page only
     has to write them."""
 
-    def __init__(self, entries: dict[str, Entry]) -> None:
+    def __init__(self, entries: dict[str, Entry], early: Mapping[str, Early] | None = None) -> None:
         self.entries = entries
+        self.early = early if early is not None else {}  # built already, where the page was extracted
         self.articles: dict[str, Article] = {}  # by canonical URL
         self.rows = ArticleRows()
 
     def add(self, pages: dict[str, Extraction]) -> None:
-        """Build the articles of ``pages`` (by canonical URL) not built before."""
-        built = [build_article(url, self.entries[url], page) for url, page in pages.items() if url not in self.articles]
+        """Build the articles of ``pages`` (by canonical URL) not built before (or take the ones
+        built where the pages were extracted)."""
+        built = [self._build(url, page) for url, page in pages.items() if url not in self.articles]
         self.articles.update((a.canonical_url, a) for a in built)
         self.rows.add(built)
+
+    def _build(self, url: str, page: Extraction) -> Article:
+        early = self.early.get(url)
+        return early.article if early is not None else build_article(url, self.entries[url], page)
 
     def articles_by_id(self) -> list[str]:
         return [a.id for a in self.articles.values()]
