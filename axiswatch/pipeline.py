@@ -100,6 +100,7 @@ def run_pass(
     except BaseException as exc:
         exc.summary = _summary(ctx, db, done, exc)
         raise
+    indexing = None
     try:
         with HttpClient(http) as client:
             results = steps.fetch_feeds(ctx, prepared.states, client)
@@ -109,11 +110,14 @@ def run_pass(
             pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add, tagger=tagger,
                                       refetching=planned.refetching, early=early)
         done["loaded"] = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
+        indexing = steps.start_indexing(ctx, done["loaded"])  # beside tagging and clustering
         done["tags"] = steps.tag(ctx, tagger, pretagged={e.tag.id: e.tag for e in early.values() if e.tag})
         done["stories"] = steps.cluster(ctx)
-        done["published"] = steps.publish(ctx)
+        done["published"] = steps.publish(ctx, indexing)
         done["alerts"] = steps.alert(ctx)
     except BaseException as exc:
+        if indexing is not None:
+            indexing.wait_quietly()  # its connection closed before the run is marked failed
         steps.fail(ctx, f"{type(exc).__name__}: {exc}".splitlines()[0])
         exc.summary = _summary(ctx, db, done, exc)
         raise

@@ -12,6 +12,7 @@ in ``transform/``, SQL in ``warehouse/``.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -304,6 +305,46 @@ def cluster(ctx: RunContext) -> ClusterSummary:
     return summary
 
 
+class Indexing:
+    """The search index refreshed on a thread of its own while the run tags and clusters.
+
+    The index reads only the articles, which are final once the load has committed; DuckDB
+    builds it in C++ without holding the interpreter lock, so it uses the core that clustering's
+    Python leaves idle. ``publish`` waits for it (and raises what it raised) instead of
+    refreshing the index itself. The command line's overlap: each Airflow task stays one step."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._refresh, name="search-index", daemon=True)
+        self._thread.start()
+
+    def _refresh(self) -> None:
+        from warehouse.search import refresh_index
+
+        try:
+            with warehouse(self._ctx) as con:
+                refresh_index(con, settings=self._ctx.settings.search)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the index
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until the index is refreshed; its failure is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def wait_quietly(self) -> None:
+        """Until the thread is done, its outcome ignored (the run is failing for another reason)."""
+        self._thread.join()
+
+
+def start_indexing(ctx: RunContext, loaded: LoadResult) -> Indexing | None:
+    """Refresh the search index in the background if the load changed the articles."""
+    changed = loaded.articles_new or loaded.duplicates or loaded.pages_recovered
+    return Indexing(ctx) if changed else None
+
+
 @dataclass
 class Published:
     report: str
@@ -311,20 +352,23 @@ class Published:
     stored: bool
 
 
-def publish(ctx: RunContext) -> Published:
+def publish(ctx: RunContext, indexing: Indexing | None = None) -> Published:
     """Close the run: refresh the search index and the analysts' snapshot when the run changed
     anything (``warehouse.runs.stored_anything``, the one rule), mark it finished, and write its
-    report."""
+    report. ``indexing``: the index is being refreshed already (``start_indexing``)."""
     from warehouse import runs
     from warehouse.load import run_row
     from warehouse.report import publish_run_report
     from warehouse.search import refresh_index
     from warehouse.snapshot import publish_snapshot, snapshot_exists
 
+    if indexing is not None:
+        with one_step(ctx.progress, "index"):
+            indexing.wait()
     with one_step(ctx.progress, "publish"), warehouse(ctx) as con:
         row = run_row(con, ctx.run_id) or {}
         stored = runs.stored_anything(row)
-        if stored:
+        if stored and indexing is None:
             refresh_index(con, settings=ctx.settings.search)
         runs.mark_finished(con, ctx.run_id, datetime.now(UTC))
         # A quiet night leaves the snapshot as it is: copying a large warehouse for a fetch log

@@ -92,3 +92,47 @@ def test_the_night_writes_the_tags_made_at_extraction_and_they_equal_tags_of_the
         again = tagger.tag(*row)
         assert stored[row[0]] == (again.is_axis, again.score, again.countries, again.topics,
                                   json.dumps(again.matches, ensure_ascii=False)), row[1]
+
+
+def _one_feed_site(server, pages: int = 3) -> list[FeedSource]:
+    items = []
+    for i, (title, body) in enumerate(_pages(pages)):
+        link = server.add(f"/p/{i}.html", Route(body))
+        items.append(f"<item><title>{title}</title><link>{link}</link></item>")
+    server.add("/f.xml", Route(f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{"".join(items)}'
+                               "</channel></rss>", content_type="application/rss+xml"))
+    return [FeedSource(name="f", url=server.url("/f.xml"))]
+
+
+def test_the_index_refreshed_beside_clustering_finds_the_new_articles(server, fast_http, repo_root, tmp_path):
+    from warehouse.search import search
+
+    db = tmp_path / "w.duckdb"
+    run_pass(_one_feed_site(server), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"), workers=4)
+    con = connect(db, read_only=True)
+    try:
+        titles = search(con, "Kursk").column("title").to_pylist()
+    finally:
+        con.close()
+    assert titles == ["North Korean troops reach Kursk 0"]  # the one page of three that names Kursk
+
+
+def test_an_index_that_fails_fails_the_run(server, fast_http, repo_root, tmp_path, monkeypatch):
+    import pytest
+
+    import warehouse.search
+    from warehouse.runs import recent_runs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index broke")
+
+    monkeypatch.setattr(warehouse.search, "refresh_index", broken)
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(RuntimeError, match="index broke"):
+        run_pass(_one_feed_site(server), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"), workers=4)
+    con = connect(db, read_only=True)
+    try:
+        run = recent_runs(con, 1)[0]
+    finally:
+        con.close()
+    assert run["status"] == "failed" and "index broke" in run["failure"]
