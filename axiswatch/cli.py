@@ -869,9 +869,11 @@ def stories(
     out: OutOption = None,
     max_width: MaxWidthOption = 40,
 ) -> None:
-    """List the latest axis stories (one row per story, not per copy)."""
+    """List the latest axis stories (one row per story, not per copy), with who reported each
+    first, the affiliations of the outlets that carried it, and whether only state media did."""
     start = _parse_since(since)
-    sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
+    sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id,"
+           " first_reporter, affiliations, state_media_only"
            " FROM v_axis_stories WHERE published_at >= ?"
            " ORDER BY published_at DESC, outlets DESC, cluster_id LIMIT ?")
     _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, limit]).arrow(), out), format, out,
