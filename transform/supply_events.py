@@ -239,12 +239,14 @@ class SupplyEventExtractor:
         verbs += [_Mention(s, e, k, token_at(s)) for s, e, k, _ in lang.reverse.find(sentence, lower)]
         if not verbs or lang.denials.find(sentence, lower):
             return []
+        exchange_spans = [(s, e) for s, e, _, _ in lang.exchange.find(sentence, lower)]
+        exchange = [token_at(s) for s, _ in exchange_spans]
         items = [_Mention(s, e, k, token_at(s)) for s, e, k, _ in lang.items.find(sentence, lower)]
-        items = [i for i in items if not self._after_purpose(i, tokens, lower, lang)]
+        items = [i for i in items if not self._after_purpose(i, tokens, lower, lang)
+                 or any(0 <= i.start - e <= 1 for _, e in exchange_spans)]  # "in exchange for troops"
         if not items:
             return []
         entities = self._entities(sentence, lower, tokens, token_at, lang)
-        exchange = [token_at(s) for s, _, _, _ in lang.exchange.find(sentence, lower)]
         hedges = [token_at(s) for s, _, _, _ in lang.hedges.find(sentence, lower)]
         negations = [(s, token_at(s)) for s, _, _, _ in lang.negations.find(sentence, lower)]
         korean = lang.code == "ko"
