@@ -244,6 +244,8 @@ class SupplyEventExtractor:
         items = [_Mention(s, e, k, token_at(s)) for s, e, k, _ in lang.items.find(sentence, lower)]
         items = [i for i in items if not self._after_purpose(i, tokens, lower, lang)
                  or any(0 <= i.start - e <= 1 for _, e in exchange_spans)]  # "in exchange for troops"
+        starts = {i.token for i in items}
+        items = [i for i in items if i.token + 1 not in starts or i.end < tokens[i.token][1]]  # "missile technology"
         if not items:
             return []
         entities = self._entities(sentence, lower, tokens, token_at, lang)
