@@ -123,6 +123,8 @@ class _Language:
     negations: _Terms
     hedges: _Terms
     exchange: _Terms
+    war_context: _Terms
+    nominal_after: set[str] = field(default_factory=set)
     recipient_preps: set[str] = field(default_factory=set)
     source_preps: set[str] = field(default_factory=set)
     purpose_preps: set[str] = field(default_factory=set)
@@ -186,6 +188,8 @@ class SupplyEventExtractor:
                 negations=_Terms({"negation": _words(data["negations"].get(lang, []), f"negations.{lang}")}, korean),
                 hedges=_Terms({"hedge": _words(data["hedges"].get(lang, []), f"hedges.{lang}")}, korean),
                 exchange=_Terms({"exchange": _words(data["exchange"].get(lang, []), f"exchange.{lang}")}, korean),
+                war_context=_Terms({"war": _words(data.get("war_context", {}).get(lang, []), f"war_context.{lang}")}, korean),
+                nominal_after=set(data.get("nominal_after", {}).get(lang, [])),
                 recipient_preps=set(preps.get("recipient", {}).get(lang, [])),
                 source_preps=set(preps.get("source", {}).get(lang, [])),
                 purpose_preps=set(preps.get("purpose", {}).get(lang, [])),
@@ -257,7 +261,7 @@ class SupplyEventExtractor:
             swapped_items, own_items, marker = self._split_exchange(verb, items, exchange, tokens, korean)
             if marker is not None and ((not korean and verb.token > marker) or (korean and marker - 2 <= verb.token < marker)):
                 continue  # a verb inside "in return for the troops Pyongyang sent" describes the payment
-            if self._cancelled(verb, hedges, negations, tokens, korean):
+            if self._cancelled(verb, hedges, negations, tokens, korean) or self._nominal(verb, tokens, lower, lang):
                 continue
             if not korean and self._reporting_verb(verb, sentence, lower, lang, tokens, token_at):
                 continue
@@ -279,6 +283,7 @@ class SupplyEventExtractor:
         """Country mentions with the role their preposition or particle gives them; names that are
         the source of the claim ("Seoul says", "South Korea's National Intelligence Service") are left out."""
         claim_spans = [(s, e) for s, e, _, _ in lang.claimants.find(sentence, lower)]
+        war_tokens = {token_at(s) for s, _, _, _ in lang.war_context.find(sentence, lower)}
         reporting = [token_at(s) for s, _, _, _ in lang.reporting.find(sentence, lower)]
         mentions = []
         for s, e, key, term in lang.entities.find(sentence, lower):
@@ -287,6 +292,8 @@ class SupplyEventExtractor:
                 continue
             end_token = token_at(max(s, e - 1))
             if any(r - end_token == 1 for r in reporting) or lower[max(0, s - 13):s].strip().endswith("according to"):
+                continue
+            if end_token + 1 in war_tokens:
                 continue
             m = _Mention(s, e, key, t, adjective=term in lang.adjectives)
             if lang.code == "ko":
@@ -341,6 +348,15 @@ class SupplyEventExtractor:
         else:
             swapped = [i for i in items if i.token > marker]
         return swapped, [i for i in items if i not in swapped], marker
+
+    @staticmethod
+    def _nominal(verb: _Mention, tokens, lower: str, lang: _Language) -> bool:
+        """"pressure to send arms", "a decision on providing weapons": no event is stated."""
+        if verb.token == 0 or not lang.nominal_after:
+            return False
+        prev = lower[tokens[verb.token - 1][0]:tokens[verb.token - 1][1]]
+        word = lower[verb.start:verb.end]
+        return prev == "to" or (prev in lang.nominal_after and word.endswith("ing"))
 
     @staticmethod
     def _cancelled(verb: _Mention, hedges: list[int], negations, tokens, korean: bool) -> bool:
