@@ -205,15 +205,20 @@ class SupplyEventExtractor:
         langs = [self.languages[language]] if language in self.languages else list(self.languages.values())
         events: dict[tuple[str, str, str], SupplyEvent] = {}
         for part in (title, summary, text):
-            last_claimant: str | None = None
-            for sentence in split_sentences(part or ""):
-                found: list[tuple[str, str, str]] = []
-                claimant = None
-                for lang in langs:
-                    found += self._sentence(sentence, lang)
-                    claimant = claimant or self._claimant(sentence, lang)
-                claimant = claimant or last_claimant
-                last_claimant = claimant
+            sentences = split_sentences(part or "")
+            claimants: dict[int, str | None] = {}  # searched only where an event is found (most sentences have none)
+
+            def claimant_of(i: int) -> str | None:
+                if i not in claimants:
+                    claimants[i] = next((c for lang in langs if (c := self._claimant(sentences[i], lang))), None)
+                return claimants[i]
+
+            for i, sentence in enumerate(sentences):
+                found = [t for lang in langs for t in self._sentence(sentence, lang)]
+                if not found:
+                    continue
+                # who the sentence quotes, else the nearest sentence before it that names someone ("The agency said...")
+                claimant = next((c for j in range(i, -1, -1) if (c := claimant_of(j))), None)
                 for triple in found:
                     if triple not in events:
                         events[triple] = SupplyEvent(*triple, evidence=sentence, claimed_by=claimant)
