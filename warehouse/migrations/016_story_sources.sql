@@ -38,16 +38,37 @@ COMMENT ON COLUMN v_story_sources.first_published IS 'Earliest publication of th
 COMMENT ON COLUMN v_story_sources.lag IS 'How long after the story''s first publication this outlet published it (0 for the first reporter and same-minute copies)';
 COMMENT ON COLUMN v_story_sources.report_rank IS 'Order of reporting (v_outlet_coverage.report_rank): 1 is the first reporter';
 
--- v_axis_stories: every column of migration 008, then who carried the story.
+-- v_axis_stories: every column of migration 008, then who carried the story. The per-outlet rank
+-- is v_outlet_coverage's rule (earliest publication, earliest first seen, the headline copy's
+-- outlet, outlet name) computed here over the copies of axis stories only: reading it from
+-- v_story_sources ranked every story's copies first (SELECT * took 1.3 s instead of 0.34 s on a
+-- synthetic warehouse of 300,000 articles and 5,000 axis stories, where migration 008's took 0.23 s).
 CREATE OR REPLACE VIEW v_axis_stories AS
-WITH sources AS (
+WITH axis_copies AS (
+    SELECT c.cluster_id, a.outlet, coalesce(a.published_at, a.first_seen_at) AS published_at, a.first_seen_at,
+           a.id = s.representative_article_id AS headline_copy
+    FROM story_axis x JOIN story_clusters s ON s.id = x.cluster_id
+    JOIN article_clusters c ON c.cluster_id = x.cluster_id JOIN articles a ON a.id = c.article_id
+    UNION ALL
+    SELECT c.cluster_id, d.outlet, coalesce(a.published_at, d.first_seen_at), d.first_seen_at, false
+    FROM story_axis x JOIN article_clusters c ON c.cluster_id = x.cluster_id
+    JOIN article_duplicates d ON d.article_id = c.article_id JOIN articles a ON a.id = d.article_id
+), per_outlet AS (
+    SELECT cluster_id, outlet, min(published_at) AS published_at, min(first_seen_at) AS first_seen_at,
+           bool_or(headline_copy) AS headline_copy
+    FROM axis_copies GROUP BY cluster_id, outlet
+), ranked AS (
+    SELECT p.cluster_id, p.outlet, coalesce(o.affiliation, 'unknown') AS affiliation,
+           row_number() OVER (PARTITION BY p.cluster_id
+                              ORDER BY p.published_at, p.first_seen_at, p.headline_copy DESC, p.outlet NULLS LAST) AS report_rank
+    FROM per_outlet p LEFT JOIN v_outlets o ON o.outlet = p.outlet
+), sources AS (
     SELECT cluster_id,
            list_sort(list_distinct(list(affiliation))) AS affiliations,
-           bool_and(state_media) AS state_media_only,
+           bool_and(affiliation IN ('state_ru', 'state_kp', 'state_cn', 'state_ua')) AS state_media_only,
            min(outlet) FILTER (WHERE report_rank = 1) AS first_reporter,
            min(affiliation) FILTER (WHERE report_rank = 1) AS first_reporter_affiliation
-    FROM v_story_sources WHERE cluster_id IN (SELECT cluster_id FROM story_axis)
-    GROUP BY cluster_id
+    FROM ranked GROUP BY cluster_id
 )
 SELECT s.id AS cluster_id, s.first_seen_at, s.last_seen_at, s.outlets_count AS outlets, s.member_count AS copies,
        a.title AS headline, a.canonical_url AS url, a.outlet AS first_outlet, a.language,
