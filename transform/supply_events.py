@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -84,14 +85,24 @@ class _Terms:
         self.korean = korean
         self.particles = particles
         self.patterns = [(key, *_compile(t, korean), t) for key, ts in terms.items() for t in ts]
+        # Each term's first word as written: a substring test (fast) before its regex (slow).
+        self._hints = [re.split(r"[\s*]", t.lstrip("=^"), maxsplit=1)[0] for _, _, _, _, t in self.patterns]
+        folded = [p.pattern for _, p, case, _, _ in self.patterns if not case]
+        self._any = re.compile("|".join(f"(?:{p})" for p in folded)) if folded else None
+        self._any_cased = [p for _, p, case, _, _ in self.patterns if case]
+
+    def present(self, text: str, lower: str) -> bool:
+        """Whether any term occurs (a quick test before the work ``find`` does)."""
+        return bool((self._any and self._any.search(lower)) or any(p.search(text) for p in self._any_cased))
 
     def find(self, text: str, lower: str) -> list[tuple[int, int, str, str]]:
         found = []
-        for key, pattern, case, start_word, term in self.patterns:
+        for (key, pattern, case, start_word, term), hint in zip(self.patterns, self._hints):
+            if hint not in (text if case else lower):
+                continue
             for m in pattern.finditer(text if case else lower):
                 if start_word and self.korean:
-                    end = m.end()
-                    rest = re.match(r"\w*", lower[end:]).group(0)
+                    rest = re.match(r"\w*", lower[m.end():]).group(0)
                     if rest and rest not in self.particles:
                         continue
                 found.append((m.start(), m.end(), key, term))
@@ -234,15 +245,16 @@ class SupplyEventExtractor:
         lower = sentence.lower()
         if len(lower) != len(sentence):  # case folding changed offsets: read as written
             lower = sentence
+        if not (lang.forward.present(sentence, lower) or lang.reverse.present(sentence, lower)):
+            return []
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(lower)]
         if not tokens:
             return []
+        ends = [e for _, e in tokens]
 
         def token_at(pos: int) -> int:
-            for i, (s, e) in enumerate(tokens):
-                if s <= pos < e or pos < s:
-                    return i
-            return len(tokens) - 1
+            """The token containing ``pos``, or the next one after it."""
+            return min(bisect_right(ends, pos), len(tokens) - 1)
 
         verbs = [_Mention(s, e, k, token_at(s)) for s, e, k, _ in lang.forward.find(sentence, lower)]
         verbs += [_Mention(s, e, k, token_at(s)) for s, e, k, _ in lang.reverse.find(sentence, lower)]
