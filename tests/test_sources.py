@@ -3,6 +3,7 @@ v_axis_events and the report's "first to report" table, each recomputed a second
 tables (feeds, articles, article_duplicates, article_clusters, article_tags) on the demo warehouse,
 and the figures docs/queries.md quotes for questions 14-17 held to that second answer."""
 
+import json
 import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -214,3 +215,14 @@ def test_report_first_to_report_table_sums_and_matches(con, ref, affiliation):
                 for (o, lang), rows in groups.items()}
     assert seen == expected
     assert sum(v[2] for v in seen.values()) == len([s for s in ref.axis_stories() if s.published_at >= since])
+
+
+def test_stories_command_shows_who_reported_first(demo_warehouse):
+    from conftest import run_axiswatch
+
+    result = run_axiswatch("stories", "--since", "2026-11-01", "--db", str(demo_warehouse), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()] if result.stdout.lstrip().startswith("{") \
+        else json.loads(result.stdout)
+    assert rows and {"first_reporter", "affiliations", "state_media_only"} <= set(rows[0])
+    assert sum(r["state_media_only"] for r in rows) == 3
