@@ -206,7 +206,6 @@ class SupplyEventExtractor:
                 purpose_preps=set(preps.get("purpose", {}).get(lang, [])),
                 determiners=set(preps.get("determiners", {}).get(lang, [])),
             )
-        self.claimant_kinds = {c: v.get("kind", "") for c, v in data["claimants"].items()}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -287,8 +286,6 @@ class SupplyEventExtractor:
                 origin = self._origin(item, entities, verbs, korean)
                 s = origin.key if origin else (supplier.key if supplier else None)
                 r = recipient.key if recipient and recipient is not origin else None
-                if verb.key == "reverse" and origin:
-                    s = origin.key
                 if s and r and s != r:
                     out.append((s, item.key, r))
             for item in swapped_items:  # paid for in the other direction
