@@ -27,6 +27,7 @@ def triples(extractor, text, language, title=""):
     ("en", "North Korea has shipped thousands of artillery shells to Russia, the NIS said.",
      [("north_korea", "munitions", "russia")]),
     ("en", "Russia received ballistic missiles from North Korea.", [("north_korea", "missiles", "russia")]),
+    ("en", "North Korea sent more artillery shells to Russia, NIS says", [("north_korea", "munitions", "russia")]),
     ("en", "Moscow gave Pyongyang air defence systems in exchange for troops.",
      [("north_korea", "troops", "russia"), ("russia", "weapons", "north_korea")]),
     ("ko", "북한이 러시아에 포탄을 보냈다고 국정원이 밝혔다.", [("north_korea", "munitions", "russia")]),

@@ -30,6 +30,7 @@ ITEMS = ("troops", "workers", "munitions", "missiles", "weapons", "technology", 
 LANGUAGES = ("en", "ko", "ru", "uk", "pl")
 DEFAULT_PATTERNS = Path(__file__).resolve().parents[1] / "config" / "supply_events.yaml"
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
+_OWNER = re.compile(r"(?:['’]s)?\s*")
 _TOKEN = re.compile(r"[\w][\w'’\-.]*\w|\w")
 _NEG_WINDOW = 3  # tokens before the verb in which a negation cancels it
 _HEDGE_WINDOW = 6  # tokens before the verb in which a hedge cancels it
@@ -302,7 +303,9 @@ class SupplyEventExtractor:
         mentions = []
         for s, e, key, term in lang.entities.find(sentence, lower):
             t = token_at(s)
-            if any(s < ce and cs < e for cs, ce in claim_spans) or any(0 <= cs - e <= 4 for cs, _ in claim_spans):
+            # inside or right before the one quoted ("South Korea's National Intelligence Service"), not "Russia, NIS says"
+            if any(s < ce and cs < e for cs, ce in claim_spans) or \
+                    any(cs >= e and _OWNER.fullmatch(lower[e:cs]) for cs, _ in claim_spans):
                 continue
             end_token = token_at(max(s, e - 1))
             if any(r - end_token == 1 for r in reporting) or lower[max(0, s - 13):s].strip().endswith("according to"):
