@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup eval-events bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory bench-events clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -62,11 +62,17 @@ bench-startup: install
 eval-dedup: install
 	$(BIN)/python -m evaluation.dedup
 
+eval-events: install
+	$(BIN)/python -m evaluation.supply_events
+
 bench-clustering: install
 	$(BIN)/python -m benchmarks.clustering --sizes 10000 100000
 
 bench-tagging: install
 	$(BIN)/python -m benchmarks.tagging --articles 5000
+
+bench-events: install
+	$(BIN)/python -m benchmarks.supply_events --pages 300 --articles 300000
 
 clean:
 	rm -rf $(VENV) .tools data/*.duckdb .pytest_cache

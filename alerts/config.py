@@ -53,6 +53,21 @@ class RuleConfig(BaseModel):
     languages: list[str] = Field(default_factory=list)  # any of these (empty: all)
     notify_updates: bool = False  # alert again when a sent story is carried by more outlets
     max_age_hours: int = Field(48, ge=1)  # never alert on stories first seen longer ago than this
+    # What the rule watches for (each kind alerts once per story, under the rule's own key):
+    # story: every qualifying story; breaking: at least `growth` more outlets (or copies) published
+    # it within `within_hours` of its first report; state_media_only: carried by state media alone
+    # for at least `within_hours` since its first report; corroborated: first reported by state
+    # media, since carried by an outlet that is neither state media nor unknown.
+    kind: Literal["story", "breaking", "state_media_only", "corroborated"] = "story"
+    growth: int = Field(3, ge=1)  # breaking: outlets (or copies) besides the first within within_hours
+    growth_of: Literal["outlets", "copies"] = "outlets"
+    within_hours: float = Field(6.0, gt=0, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _once_per_story(self) -> RuleConfig:
+        if self.kind != "story" and self.notify_updates:
+            raise ValueError(f"rule {self.name!r}: notify_updates is for kind 'story'; a {self.kind} alert is sent once per story")
+        return self
 
 
 class AlertsConfig(BaseModel):

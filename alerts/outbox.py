@@ -36,6 +36,42 @@ _QUALIFYING = """
       AND (len(?::VARCHAR[]) = 0 OR list_has_any(languages, ?::VARCHAR[]))
 """
 
+# The extra condition of each rule kind (RuleConfig.kind), with its parameters. Growth is read
+# from publication times (v_story_sources.lag, v_story_copies), so a replayed or late night gives
+# the same answer as the night it happened.
+_STATE = "('state_ru', 'state_kp', 'state_cn', 'state_ua')"
+_KINDS = {
+    "story": ("", lambda rule, now: []),
+    "breaking": (
+        """ AND cluster_id IN (
+              SELECT cluster_id FROM v_story_sources WHERE lag <= to_seconds(CAST(? AS DOUBLE))
+              GROUP BY cluster_id HAVING count(*) - 1 >= ?)""",
+        lambda rule, now: [rule.within_hours * 3600, rule.growth],
+    ),
+    "breaking_copies": (
+        """ AND cluster_id IN (
+              SELECT cluster_id FROM (
+                  SELECT cluster_id, published_at - min(published_at) OVER (PARTITION BY cluster_id) AS lag FROM v_story_copies)
+              WHERE lag <= to_seconds(CAST(? AS DOUBLE)) GROUP BY cluster_id HAVING count(*) - 1 >= ?)""",
+        lambda rule, now: [rule.within_hours * 3600, rule.growth],
+    ),
+    "state_media_only": (
+        " AND state_media_only AND published_at <= ?",
+        lambda rule, now: [now - timedelta(hours=rule.within_hours)],
+    ),
+    "corroborated": (
+        f""" AND first_reporter_affiliation IN {_STATE} AND cluster_id IN (
+              SELECT cluster_id FROM v_story_sources WHERE NOT state_media AND affiliation <> 'unknown')""",
+        lambda rule, now: [],
+    ),
+}
+
+
+def _kind_condition(rule, now: datetime) -> tuple[str, list]:
+    kind = "breaking_copies" if rule.kind == "breaking" and rule.growth_of == "copies" else rule.kind
+    sql, params = _KINDS[kind]
+    return sql, params(rule, now)
+
 
 @dataclass
 class Delivery:
@@ -68,7 +104,8 @@ def enqueue(db: str | Path, config: AlertsConfig, run_id: str | None, now: datet
         for rule in config.rules:
             params = [rule.min_score, rule.min_outlets, now - timedelta(hours=rule.max_age_hours),
                       rule.countries, rule.countries, rule.topics, rule.topics, rule.languages, rule.languages]
-            stories = con.execute(_QUALIFYING, params).fetchall()
+            condition, extra = _kind_condition(rule, now)
+            stories = con.execute(_QUALIFYING + condition, params + extra).fetchall()
             for channel in rule.channels:
                 queued += append_new(con, "alert_outbox", [
                     {"cluster_id": cid, "rule": rule.name, "channel": channel, "status": "pending",

@@ -462,6 +462,39 @@ def tag(
 
 
 @app.command()
+def events(
+    file: Annotated[str, typer.Argument(help="JSON lines (id, title, summary, text, language) or '-'.")] = "-",
+    patterns: Annotated[Path | None, typer.Option(help="Supply-event patterns file (default: config/supply_events.yaml).",
+                                                  metavar="FILE")] = None,
+) -> None:
+    """Who supplies what to whom: JSON lines in, one {id, events} line out per input, in order.
+
+    Each event is {supplier, item, recipient, evidence, claimed_by}; evidence is a sentence of
+    the input, verbatim; an item without events gets an empty list."""
+    from transform.supply_events import DEFAULT_PATTERNS, PatternsError, SupplyEventExtractor
+
+    try:
+        extractor = SupplyEventExtractor.from_file(patterns or DEFAULT_PATTERNS)
+    except PatternsError as exc:
+        _fail(str(exc))
+    for number, item in _read_jsonl(file):
+        if not isinstance(item, dict):
+            _fail(f"{file}:{number}: expected a JSON object with 'id', 'title', 'summary', 'text', 'language'")
+        if "id" not in item:
+            _fail(f"{file}:{number}: missing 'id'")
+        fields = {k: item.get(k) for k in ("title", "summary", "text", "language")}
+        if not any(fields[k] for k in ("title", "summary", "text")):
+            _fail(f"{file}:{number}: missing 'title', 'summary' and 'text': nothing to read")
+        for key, value in fields.items():
+            if value is not None and not isinstance(value, str):
+                _fail(f"{file}:{number}: '{key}' must be a string")
+        found = extractor.extract(fields["title"] or "", fields["summary"] or "", fields["text"] or "",
+                                  fields["language"] or "")
+        print(json.dumps({"id": item["id"], "events": [e.as_json() for e in found]}, ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+
+
+@app.command()
 def dedup(
     file: Annotated[str, typer.Argument(help="JSON lines (id, url, title, text, optional published) or '-'.")] = "-",
     window_days: Annotated[float, typer.Option(min=0, metavar="DAYS", help="Near-duplicates further apart than this stay apart.")] = 7.0,
@@ -836,9 +869,11 @@ def stories(
     out: OutOption = None,
     max_width: MaxWidthOption = 40,
 ) -> None:
-    """List the latest axis stories (one row per story, not per copy)."""
+    """List the latest axis stories (one row per story, not per copy), with who reported each
+    first, the affiliations of the outlets that carried it, and whether only state media did."""
     start = _parse_since(since)
-    sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id"
+    sql = ("SELECT published_at, outlets, headline, url, countries, topics, round(score, 2) AS score, cluster_id,"
+           " first_reporter, affiliations, state_media_only"
            " FROM v_axis_stories WHERE published_at >= ?"
            " ORDER BY published_at DESC, outlets DESC, cluster_id LIMIT ?")
     _emit(_from_snapshot(db, format, lambda con: con.execute(sql, [start, limit]).arrow(), out), format, out,

@@ -51,6 +51,14 @@ class FeedConfig(BaseModel):
     language: str = ""
     enabled: bool = True
     crawl_delay: float | None = Field(None, ge=0, le=300)
+    affiliation: str = "unknown"  # ingest.outlets.AFFILIATIONS; cite the public source in a comment
+
+    @field_validator("affiliation")
+    @classmethod
+    def _affiliation(cls, value: str) -> str:
+        from ingest.outlets import check_affiliation
+
+        return check_affiliation(value)
 
     @field_validator("url")
     @classmethod
@@ -68,6 +76,18 @@ class FeedsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     feeds: list[FeedConfig]
+
+    @model_validator(mode="after")
+    def _one_affiliation_per_outlet(self) -> FeedsFile:
+        """An outlet is one thing whichever of its feeds says so: two feeds of one outlet must agree."""
+        seen: dict[str, tuple[str, str]] = {}
+        for feed in self.feeds:
+            if feed.outlet and feed.affiliation != "unknown":
+                name, affiliation = seen.setdefault(feed.outlet, (feed.name, feed.affiliation))
+                if affiliation != feed.affiliation:
+                    raise ValueError(f"feeds {name!r} and {feed.name!r}: outlet {feed.outlet!r} is both"
+                                     f" {affiliation!r} and {feed.affiliation!r}")
+        return self
 
 
 class _HttpSection(BaseModel):

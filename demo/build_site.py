@@ -29,6 +29,11 @@ OUTLETS = {
     "pacifictimes": ("Pacific Times", "rss2", "utf-8", "utf-8", "en", "us", "?ref=rss&fbclid=IwAR0demo"),
 }
 FEED_FILES = {"rss2": "feed.xml", "atom": "atom.xml", "rdf": "index.rdf"}
+# Who each fictional outlet is, for the demo of "who reported first, is it only state media":
+# part of the fiction, not a classification of any real outlet. Pacific Times stays unclassified
+# to show that an unknown outlet is never guessed.
+AFFILIATIONS = {"globalwire": "wire", "seoulherald": "independent", "hanbit": "independent", "vestnik": "state_ru",
+                "kyivledger": "independent", "europost": "independent", "pacifictimes": "unknown"}
 
 NAV = ["Home", "World", "Korea", "Russia", "Ukraine", "Politics", "Business", "Opinion"]
 COMMENTS = [
@@ -219,12 +224,16 @@ def build(site: Path = SITE) -> None:
         + "</ul></body></html>\n",
         encoding="utf-8",
     )
-    feeds = ["# Feeds of the offline demo corpus, served by `axiswatch demo-server` (port 8765).", "feeds:"]
+    feeds = ["# Feeds of the offline demo corpus, served by `axiswatch demo-server` (port 8765).",
+             "# The outlets are fictional; their affiliations are part of the fiction (the demo's story of",
+             "# who reports first and who only repeats state media), not a classification of any real outlet.",
+             "feeds:"]
     for slug, (name, fmt, enc, _, lang, country, _) in OUTLETS.items():
         feeds += [f"  - name: {slug}", f"    url: {BASE}/{slug}/{FEED_FILES[fmt]}", f'    outlet: "{name}"',
-                  f"    country: {country}", f"    language: {lang}"]
+                  f"    country: {country}", f"    language: {lang}", f"    affiliation: {AFFILIATIONS[slug]}"]
     feeds += ["  - name: globalwire-sitemap", f"    url: {BASE}/globalwire/news-sitemap.xml",
-              '    outlet: "Global Wire"', "    country: international", "    language: en"]
+              '    outlet: "Global Wire"', "    country: international", "    language: en",
+              f"    affiliation: {AFFILIATIONS['globalwire']}"]
     (HERE / "feeds.yaml").write_text("\n".join(feeds) + "\n", encoding="utf-8")
 
 

@@ -27,6 +27,7 @@ class FeedSource:
     language: str = ""
     enabled: bool = True
     crawl_delay: float | None = None  # seconds between requests to this feed's hosts (overrides robots.txt)
+    affiliation: str = "unknown"  # who the outlet is (ingest.outlets.AFFILIATIONS)
 
 
 @dataclass

@@ -57,5 +57,13 @@ def test_demo_twice(repo_root, tmp_path):
         for statement in doc_sql(repo_root / doc):
             assert con.execute(statement).fetchall(), statement
     assert len(doc_sql(repo_root / "docs/queries.md")) >= 10
+    # who reported what, first: several affiliations, evidenced events in several languages, one
+    # fast-growing story and the state-media-only ones, each alerted once
+    affiliations = {r[0] for r in con.execute("SELECT DISTINCT affiliation FROM v_story_sources").fetchall()}
+    assert {"wire", "independent", "state_ru", "unknown"} <= affiliations
+    assert {r[0] for r in con.execute("SELECT DISTINCT language FROM v_axis_events").fetchall()} >= {"en", "ko", "ru", "uk"}
+    alerted = dict(con.execute("SELECT rule, count(*) FROM alert_outbox WHERE rule IN ('breaking', 'state-media-only')"
+                               " GROUP BY rule").fetchall())
+    assert alerted == {"breaking": 1, "state-media-only": 3}
     titles = {r[0] for r in con.execute("SELECT title FROM articles WHERE outlet IN ('한빛일보', 'Московский вестник')").fetchall()}
     assert "서울 아파트값 상승폭 3주 연속 둔화" in titles and "Банк России сохранил ключевую ставку" in titles

@@ -202,6 +202,10 @@ def cluster_unclustered(
             refresh_stories(con, stories_of_duplicates(con, run_id), now)
 
     in_transaction(con, save)
+    # Copies of axis stories are read for supply events once their stories are known (v_axis_events).
+    from warehouse.supply_events import extract_stored  # imports warehouse.load, which imports this module
+
+    extract_stored(con)
     founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
     summary = ClusterSummary(len(assignments), len(founded), len(assignments) - len(founded))
     if founded:

@@ -96,7 +96,7 @@ def sync_feeds(con: duckdb.DuckDBPyConnection, sources: Sequence[FeedSource]) ->
     """Upsert the configured feeds (keeping their validators and health history)."""
     rows = [
         {"name": s.name, "url": s.url, "outlet": s.outlet, "country": s.country,
-         "language": s.language, "enabled": s.enabled}
+         "language": s.language, "enabled": s.enabled, "affiliation": s.affiliation}
         for s in sources
     ]
     _upsert(con, "feeds", rows, ("name",))

@@ -59,6 +59,19 @@ def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime 
                min(r.place) AS place
         FROM coverage c JOIN ranked r ON r.outlet IS NOT DISTINCT FROM c.outlet
         GROUP BY ALL ORDER BY place""", {"since": since, "top": TOP_OUTLETS})
+    # Who reports first, by outlet and language: each story has one first reporter (the same tie
+    # rule), so "first to report" sums to the period's stories; the median lag is over every
+    # story the outlet carried in that language (0 when it was first or published in the same minute).
+    first_reporters = _rows(con, """
+        SELECT v.outlet, v.language, min(v.affiliation) AS affiliation, count(*) AS stories,
+               count(*) FILTER (WHERE v.report_rank = 1) AS first_to_report,
+               median(epoch(v.lag)) AS median_lag_seconds
+        FROM v_story_sources v JOIN v_axis_stories s ON s.cluster_id = v.cluster_id
+        WHERE s.published_at >= $since
+        GROUP BY v.outlet, v.language
+        ORDER BY first_to_report DESC, stories DESC, v.outlet NULLS LAST, v.language NULLS LAST""", {"since": since})
+    for row in first_reporters:
+        row["median_lag"] = lag_text(row["median_lag_seconds"])
     feeds = _rows(con, """
         SELECT name, outlet, last_success_at, failure_streak, entries_per_night, failures_last_7
         FROM v_feed_health ORDER BY failure_streak DESC, name""", [])
@@ -68,7 +81,19 @@ def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime 
             by_topic[topic].append(story)
     period_stories = con.execute("SELECT count(*) FROM v_axis_stories WHERE published_at >= ?", [since]).fetchone()[0]
     return {"stories": stories, "by_topic": dict(sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))),
-            "timeline": timeline, "outlets": outlets, "feeds": feeds, "period_stories": period_stories}
+            "timeline": timeline, "outlets": outlets, "feeds": feeds, "period_stories": period_stories,
+            "first_reporters": first_reporters}
+
+
+def lag_text(seconds: float | None) -> str:
+    """A lag as an ISO 8601 duration, the form every text output uses (PT0S, PT1H14M)."""
+    if seconds is None:
+        return "–"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs else "")
+    return text if text != "PT" else "PT0S"
 
 
 def timeline_svg(timeline: list[dict], since: date, until: date, width: int = 760, height: int = 220) -> dict:
