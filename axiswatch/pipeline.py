@@ -20,6 +20,7 @@ from ingest.http import HttpClient, HttpSettings
 from ingest.progress import Progress, no_progress
 from ingest.records import FeedSource, FeedState
 from transform.clusters import ClusterSettings
+from transform.supply_events import SupplyEventExtractor
 from transform.tagging import Tagger
 from warehouse.clusters import ClusterSummary
 from warehouse.rows import ArticleBuilder
@@ -107,12 +108,14 @@ def run_pass(
             planned = steps.plan_pages(ctx, results)
             early: dict = {}  # articles built and tagged where their pages were extracted
             built = ArticleBuilder(planned.entries, early)
+            events = SupplyEventExtractor.from_file()
             pages = steps.fetch_pages(ctx, planned.entries, client, on_extracted=built.add, tagger=tagger,
-                                      refetching=planned.refetching, early=early)
+                                      refetching=planned.refetching, early=early, events=events)
         done["loaded"] = steps.load(ctx, results, planned.entries, pages, built=built, deferred=planned.deferred)
         indexing = steps.start_indexing(ctx, done["loaded"])  # beside tagging and clustering
         done["tags"] = steps.tag(ctx, tagger, pretagged={e.tag.id: e.tag for e in early.values() if e.tag})
-        done["stories"] = steps.cluster(ctx)
+        preread = {e.article.id: e.events for e in early.values() if e.events is not None}
+        done["stories"] = steps.cluster(ctx, (events, preread))
         done["published"] = steps.publish(ctx, indexing)
         done["alerts"] = steps.alert(ctx)
     except BaseException as exc:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task import
     from alerts.outbox import AlertSummary
     from ingest.http import HttpClient, HttpSettings
     from transform.early_tags import Early
+    from transform.supply_events import SupplyEventExtractor
     from transform.tagging import Tag, Tagger
     from warehouse.clusters import ClusterSummary
     from warehouse.rows import ArticleBuilder
@@ -169,17 +170,19 @@ def fetch_pages(
     ctx: RunContext, entries: dict[str, Entry], client: HttpClient,
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
     tagger: Tagger | None = None, refetching: set[str] = frozenset(), early: dict[str, Early] | None = None,
+    events: SupplyEventExtractor | None = None,
 ) -> dict[str, Extraction]:
     """Fetch and extract the planned pages; each feed's crawl_delay applies to its pages' hosts.
 
     With ``tagger`` and ``early``, the extraction worker that extracted a page also builds its
     article and tags it (on every core, while other pages download), into ``early`` by canonical
     URL before the page is handed to ``on_extracted``: the builder and the tag step take them
-    from there (see ``transform.early_tags``)."""
+    from there (see ``transform.early_tags``); with ``events``, new axis articles are read for
+    supply events there too."""
     from ingest.pages import fetch_articles
     from transform.early_tags import TagOnExtract
 
-    derive = TagOnExtract(entries, tagger, refetching) if tagger is not None and early is not None else None
+    derive = TagOnExtract(entries, tagger, refetching, events) if tagger is not None and early is not None else None
     return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
                           sources=ctx.sources, on_extracted=on_extracted, derive=derive, derived=early)
 
@@ -293,13 +296,15 @@ def tag(ctx: RunContext, tagger: Tagger, pretagged: dict[str, Tag] | None = None
     return summary
 
 
-def cluster(ctx: RunContext) -> ClusterSummary:
-    """Give every stored article without a story one (this run's, and any a dead run left)."""
+def cluster(ctx: RunContext, supply_events: tuple[SupplyEventExtractor, dict] | None = None) -> ClusterSummary:
+    """Give every stored article without a story one (this run's, and any a dead run left), and
+    read the axis stories' copies for supply events (``supply_events``: the extractor and what it
+    read already, by article id)."""
     from warehouse.clusters import cluster_unclustered
     from warehouse.runs import record
 
     with warehouse(ctx) as con:
-        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress)
+        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress, supply_events)
         record(con, ctx.run_id, clustered=summary.articles, stories_new=summary.stories_new,
                axis_stories_new=summary.axis_stories_new)
     return summary

@@ -136,3 +136,35 @@ def test_an_index_that_fails_fails_the_run(server, fast_http, repo_root, tmp_pat
     finally:
         con.close()
     assert run["status"] == "failed" and "index broke" in run["failure"]
+
+
+def test_supply_events_read_at_extraction_are_stored_and_equal_a_fresh_read(server, fast_http, repo_root, tmp_path,
+                                                                             monkeypatch):
+    from transform.supply_events import SupplyEventExtractor
+
+    read_here = []
+    real = SupplyEventExtractor.extract
+
+    def counted(self, *args, **kwargs):
+        read_here.append(os.getpid())  # the workers' calls land in their own copy of this list
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SupplyEventExtractor, "extract", counted)
+    db = tmp_path / "w.duckdb"
+    run_pass(_one_feed_site(server, pages=12), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"),
+             workers=4)
+    con = connect(db, read_only=True)
+    try:
+        stored = sorted(con.execute("SELECT article_id, supplier, item, recipient, evidence FROM article_supply_events"
+                                    ).fetchall())
+        scanned = {r[0] for r in con.execute("SELECT article_id FROM supply_event_scans").fetchall()}
+        rows = con.execute("SELECT a.id, coalesce(title, ''), coalesce(summary, ''), coalesce(text, ''),"
+                           " coalesce(language, '') FROM articles a JOIN article_tags t ON t.article_id = a.id"
+                           " WHERE t.is_axis").fetchall()
+    finally:
+        con.close()
+    assert read_here == []  # every axis article was read where its page was extracted
+    assert scanned == {r[0] for r in rows} and len(rows) >= 6
+    extractor = SupplyEventExtractor.from_file()
+    again = sorted((r[0], e.supplier, e.item, e.recipient, e.evidence) for r in rows for e in real(extractor, *r[1:]))
+    assert stored == again and stored  # the Russian shells story names a supplier, an item and a recipient

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 
 from ingest.records import Entry, Extraction
 from transform.articles import Article, build_article
+from transform.supply_events import SupplyEvent, SupplyEventExtractor
 from transform.tagging import Tag, Tagger
 
 
 @dataclass
 class Early:
-    """What a page's extraction worker made of it: the article and, for a new one, its tag."""
+    """What a page's extraction worker made of it: the article and, for a new one, its tag and,
+    for a new axis article, its supply events (None: not read here)."""
 
     article: Article
     tag: Tag | None = None
+    events: list[SupplyEvent] | None = None
 
 
 class TagOnExtract:
@@ -31,10 +34,12 @@ class TagOnExtract:
     Pages in ``skip`` get no tag: a failed page fetched again updates a stored article, keeping
     its stored summary, so the article stored is not the one built here."""
 
-    def __init__(self, entries: Mapping[str, Entry], tagger: Tagger, skip: Container[str] = ()) -> None:
+    def __init__(self, entries: Mapping[str, Entry], tagger: Tagger, skip: Container[str] = (),
+                 events: SupplyEventExtractor | None = None) -> None:
         self.entries = entries
         self.tagger = tagger
         self.skip = skip
+        self.events = events  # axis articles are also read for supply events (the cluster step stores them)
 
     def __call__(self, url: str, page: Extraction) -> Early | None:
         if url not in self.entries:
@@ -42,5 +47,9 @@ class TagOnExtract:
         article = build_article(url, self.entries[url], page)
         if url in self.skip:
             return Early(article)
-        return Early(article, self.tagger.tag(article.id, article.title, article.text, article.summary,
-                                              article.language, identify_language=False))
+        tag = self.tagger.tag(article.id, article.title, article.text, article.summary, article.language,
+                               identify_language=False)
+        events = None
+        if self.events is not None and tag.is_axis:
+            events = self.events.extract(article.title, article.summary, article.text, article.language)
+        return Early(article, tag, events)

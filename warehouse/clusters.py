@@ -3,9 +3,10 @@ those that have one, and the per-story aggregates analysts read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -23,6 +24,9 @@ from transform.clusters import (
 )
 from warehouse.db import in_transaction, registered
 from warehouse.rows import TIME
+
+if TYPE_CHECKING:
+    from transform.supply_events import SupplyEventExtractor
 
 
 def unclustered(con: duckdb.DuckDBPyConnection) -> list[Doc]:
@@ -174,12 +178,14 @@ class ClusterSummary:
 
 def cluster_unclustered(
     con: duckdb.DuckDBPyConnection, settings: ClusterSettings | None = None, run_id: str | None = None,
-    progress: Progress = no_progress,
+    progress: Progress = no_progress, supply_events: tuple[SupplyEventExtractor, Mapping] | None = None,
 ) -> ClusterSummary:
     """Give every article without a story one: join a near-duplicate's story or found a new one.
 
     The index is rebuilt from the signatures stored for articles in the window, so a fresh
-    process (or an Airflow worker on another machine) reaches the same answer."""
+    process (or an Airflow worker on another machine) reaches the same answer. ``supply_events``
+    (an extractor and the events it read already, by article id) reads the axis stories' copies
+    for supply events; by default the shipped patterns read them all here."""
     settings = settings or ClusterSettings()
     docs = unclustered(con)
     index = StoryIndex(settings)
@@ -205,7 +211,8 @@ def cluster_unclustered(
     # Copies of axis stories are read for supply events once their stories are known (v_axis_events).
     from warehouse.supply_events import extract_stored  # imports warehouse.load, which imports this module
 
-    extract_stored(con)
+    extractor, preread = supply_events or (None, None)
+    extract_stored(con, extractor, preread=preread)
     founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
     summary = ClusterSummary(len(assignments), len(founded), len(assignments) - len(founded))
     if founded:

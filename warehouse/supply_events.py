@@ -5,13 +5,14 @@ killed run leaves no half-read article. ``v_axis_events`` aggregates them per st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
 
-from transform.supply_events import SupplyEventExtractor
+from transform.supply_events import SupplyEvent, SupplyEventExtractor
 from warehouse.db import in_transaction
 from warehouse.load import append_new
 
@@ -32,8 +33,12 @@ class EventSummary:
 
 
 def extract_stored(con: duckdb.DuckDBPyConnection, extractor: SupplyEventExtractor | None = None,
-                   batch_size: int = 2000) -> EventSummary:
-    """Read every unread copy of an axis story with ``extractor`` (the shipped patterns by default)."""
+                   batch_size: int = 2000, preread: Mapping[str, list[SupplyEvent]] | None = None) -> EventSummary:
+    """Read every unread copy of an axis story with ``extractor`` (the shipped patterns by default).
+
+    ``preread`` has the events ``extractor`` already read from some of these articles, by id (the
+    command line reads new axis articles where their pages are extracted): those are stored as
+    they are."""
     extractor = extractor or SupplyEventExtractor.from_file()
     summary = EventSummary(extractor.version)
     rows = con.execute(_UNREAD, [extractor.version]).fetchall()
@@ -42,7 +47,9 @@ def extract_stored(con: duckdb.DuckDBPyConnection, extractor: SupplyEventExtract
         now = datetime.now(UTC)
         scans, events = [], []
         for article_id, title, text_summary, text, language in batch:
-            found = extractor.extract(title, text_summary, text, language)
+            found = preread.get(article_id) if preread else None
+            if found is None:
+                found = extractor.extract(title, text_summary, text, language)
             scans.append({"article_id": article_id, "extractor_version": extractor.version,
                           "events": len(found), "scanned_at": now})
             events += [{"article_id": article_id, "extractor_version": extractor.version, **e.as_json()} for e in found]
