@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/axis_labeled.jsonl")
     parser.add_argument("--holdout", type=Path, default=ROOT / "evaluation/axis_holdout.jsonl",
                         help="a second labeled set never used to tune the topics file")
+    parser.add_argument("--heldout", type=Path, default=ROOT / "evaluation/axis_heldout_ml.jsonl",
+                        help="the multilingual held-out split, written before the topics file was widened and never tuned on")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
     parser.add_argument("--topics", type=Path, default=ROOT / "config/topics.yaml")
     parser.add_argument("--errors", action="store_true", help="list misclassified items")
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
            evaluate(load_items(args.labeled), tagger, args.errors))
     if args.holdout.exists():
         report(f"holdout set {args.holdout.name} (never tuned on)", evaluate(load_items(args.holdout), tagger, args.errors))
+    if args.heldout.exists():
+        report(f"held-out split {args.heldout.name} (ko/ru/uk/pl/en, never tuned on)",
+               evaluate(load_items(args.heldout), tagger, args.errors))
     shared = args.corpus / "axis_dev.jsonl"
     if shared.exists():
         report(f"real-world set {shared}", evaluate(load_items(shared), tagger, args.errors))
