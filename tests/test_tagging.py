@@ -129,5 +129,5 @@ def test_version_changes_with_the_topics_file(tmp_path, repo_root):
     path = tmp_path / "topics.yaml"
     shutil.copy(repo_root / "config/topics.yaml", path)
     before = load_topics(path).tagger_version
-    path.write_text(path.read_text(encoding="utf-8").replace('"seoul",', '"seoul", "busan",'), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"seoul"', '"seoul", "busan"'), encoding="utf-8")
     assert load_topics(path).tagger_version != before

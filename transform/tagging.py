@@ -257,7 +257,7 @@ class Tagger:
                 continue
             if concept == "_crowd":
                 found.append(Match("", "_crowd", zone, index))
-                countries.append((hit.first, hit.last, hit.term.text, True))
+                countries.append((hit.first, hit.last, f"_crowd@{hit.first}", True))  # one country per place
                 continue
             if concept == "_unrelated":
                 found.append(Match(hit.text, "_unrelated", zone, index))
@@ -289,7 +289,8 @@ class Tagger:
         crowded, lists, unrelated = marks["_crowd"], marks["_list"], marks["_unrelated"]
         matches = [m for m in matches if m.concept not in marks]
         topic_names = self._topic_names
-        entity_hits = [m for m in matches if m.concept not in topic_names]
+        # Countries named only in an enumeration of adversaries are not what the story is about.
+        entity_hits = [m for m in matches if m.concept not in topic_names and (m.zone, m.sentence) not in lists]
 
         def strength(group: str) -> float:
             values = [
@@ -352,6 +353,8 @@ class Tagger:
             )
         # A headline about something else (hackers, a festival) needs a link elsewhere.
         off_topic = ("title", 0) in unrelated and not topic_in_meeting
+        # A headline enumerating adversaries is about them all; a crowded lede does not redeem it.
+        off_topic = off_topic or (("title", 0) in lists and all(key in crowded for key in meeting))
         if not (korea and war and specific_korea and (topic_hits or title_link)) or off_topic:
             # Both sides must be named, the Korea side by more than a bare "Korean", and
             # something must happen between them (a topic term), not a mere co-mention.
