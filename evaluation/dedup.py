@@ -89,15 +89,33 @@ def shared_set(path: Path, settings: ClusterSettings, show: bool) -> None:
             print(f"   {kind} [{labels[i]}] {docs[i].title[:50]!r} / {docs[j].title[:50]!r}")
 
 
+def events_set(path: Path, settings: ClusterSettings, show: bool) -> None:
+    """Clusters on the cross-language event set: copies of one story (its ``story`` label) join;
+    reports of one event in other languages, and reused captions, stay apart."""
+    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    docs = [Doc(r["id"], r.get("title", ""), r.get("text", ""), r.get("summary", ""), r.get("url", ""), _time(r.get("published"))) for r in rows]
+    clusters = cluster_docs(docs, settings)
+    p, r, errors = pairwise([row["story"] for row in rows], clusters)
+    print(f"\nevent set {path.name} as stories: {len(rows)} items, {len({x['story'] for x in rows})} stories")
+    print(f"  pairwise precision {p:.3f}  recall {r:.3f}  (pairs wrong: {len(errors)})")
+    if show:
+        for kind, i, j in errors:
+            print(f"   {kind} {rows[i]['id']} <> {rows[j]['id']}: {rows[i]['title'][:50]!r} / {rows[j]['title'][:50]!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/dupes_labeled.jsonl")
+    parser.add_argument("--events", type=Path, default=ROOT / "evaluation/events_labeled.jsonl",
+                        help="the cross-language event set (story and event labels)")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
     parser.add_argument("--errors", action="store_true")
     args = parser.parse_args(argv)
     settings = ClusterSettings()
     print(f"settings {settings}")
     own_set(args.labeled, settings, args.errors)
+    if args.events.exists():
+        events_set(args.events, settings, args.errors)
     shared = args.corpus / "dupes_dev.jsonl"
     if shared.exists():
         shared_set(shared, settings, args.errors)
