@@ -101,6 +101,20 @@ def events_set(path: Path, settings: ClusterSettings, show: bool) -> None:
     if show:
         for kind, i, j in errors:
             print(f"   {kind} {rows[i]['id']} <> {rows[j]['id']}: {rows[i]['title'][:50]!r} / {rows[j]['title'][:50]!r}")
+    from transform.event_links import FeatureExtractor, event_ids
+
+    events = event_ids(docs, clusters, FeatureExtractor.from_file(ROOT / "config/topics.yaml"), settings,
+                       [row.get("language", "") for row in rows])
+    p, r, errors = pairwise([row["event"] for row in rows], events)
+    groups = {}
+    for row in rows:
+        groups.setdefault(row["event"], set()).add(row.get("language"))
+    multi = sum(1 for langs in groups.values() if len(langs) >= 3)
+    print(f"  event links: {len(groups)} events ({multi} in three or more languages), {len(set(events))} found")
+    print(f"  pairwise precision {p:.3f}  recall {r:.3f}  (pairs wrong: {len(errors)})")
+    if show:
+        for kind, i, j in errors:
+            print(f"   {kind} {rows[i]['id']} <> {rows[j]['id']}: {rows[i]['title'][:50]!r} / {rows[j]['title'][:50]!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
