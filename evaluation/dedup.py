@@ -121,15 +121,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/dupes_labeled.jsonl")
     parser.add_argument("--events", type=Path, default=ROOT / "evaluation/events_labeled.jsonl",
-                        help="the cross-language event set (story and event labels)")
+                        help="the cross-language event set (story and event labels; event_threshold was chosen on it)")
+    parser.add_argument("--events-heldout", type=Path, default=ROOT / "evaluation/events_heldout.jsonl",
+                        help="a second event set, never tuned on")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
     parser.add_argument("--errors", action="store_true")
     args = parser.parse_args(argv)
     settings = ClusterSettings()
     print(f"settings {settings}")
     own_set(args.labeled, settings, args.errors)
-    if args.events.exists():
-        events_set(args.events, settings, args.errors)
+    for path in (args.events, args.events_heldout):
+        if path.exists():
+            events_set(path, settings, args.errors)
     shared = args.corpus / "dupes_dev.jsonl"
     if shared.exists():
         shared_set(shared, settings, args.errors)
