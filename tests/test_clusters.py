@@ -141,7 +141,7 @@ def test_dedup_command_contract(repo_root):
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["1", "2", "3"]
     assert out[0]["cluster_id"] == out[2]["cluster_id"] != out[1]["cluster_id"]
-    assert all(set(o) == {"id", "cluster_id"} for o in out)
+    assert all(set(o) == {"id", "cluster_id", "event_id"} for o in out)
     bad = subprocess.run([sys.executable, "-m", "axiswatch", "dedup", "-"], cwd=repo_root, capture_output=True,
                          text=True, input='{"id": "x", "published": "yesterday"}\n', timeout=120)
     assert bad.returncode == 2 and "published" in bad.stderr
