@@ -134,6 +134,21 @@ def test_event_languages_and_outlets_in_the_views_are_the_base_tables(warehouse)
         assert (set(languages), set(outlets)) == expected[event_id], cluster_id
 
 
+def test_the_report_shows_each_story_s_event_languages_and_outlets(warehouse):
+    import re
+    from html import unescape
+
+    from warehouse.report import render
+
+    con, _, _ = warehouse
+    html = render(con, T0 - timedelta(days=1), now=T0 + timedelta(days=10))
+    cells = dict(re.findall(r'data-story="([^"]+)".*?<td class="event" data-event="[^"]*" title="[^"]*">([^<]*)</td>', html))
+    expected = {r[0]: f"{', '.join(r[1])} · {len(r[2])} outlets" for r in con.execute(
+        "SELECT cluster_id, event_languages, event_outlets FROM v_axis_stories").fetchall()}
+    assert {k: unescape(v) for k, v in cells.items()} == expected
+    assert expected["s-a1"] == "ko, pl, ru · 4 outlets"
+
+
 def test_dedup_prints_event_id_beside_cluster_id(repo_root):
     items = [
         {"id": n, "url": f"https://o{n}.example/x", "title": title, "summary": lede, "language": lang,
