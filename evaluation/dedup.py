@@ -4,7 +4,9 @@ Usage: python -m evaluation.dedup [--labeled FILE] [--corpus DIR] [--errors]
 Pairs of items in the same labeled group should share a cluster; all other pairs should not.
 With --corpus (default ../shared/corpus when present), its real RSS groups are scored too:
 near_duplicate and same_article_revised groups are positives, NOT_duplicate* groups negatives,
-same_event_cluster groups are left out (machine-labeled, ambiguous).
+same_event_cluster groups are left out (machine-labeled, ambiguous). The event sets
+(evaluation/events_labeled.jsonl, evaluation/events_heldout.jsonl) are scored twice: clusters by
+their ``story`` label, event links across languages by their ``event`` label.
 """
 
 from __future__ import annotations

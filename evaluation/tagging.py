@@ -2,8 +2,10 @@
 next to the naive baseline (a Korea term AND a Russia-or-Ukraine term anywhere).
 
 Usage: python -m evaluation.tagging [--labeled FILE] [--corpus DIR] [--topics FILE] [--errors]
-The shipped labeled set is evaluation/axis_labeled.jsonl; with --corpus (default ../shared/corpus
-when it exists) the real-world items there are scored too, without copying them anywhere.
+The shipped labeled set is evaluation/axis_labeled.jsonl (tuned on); evaluation/axis_holdout.jsonl
+and evaluation/axis_heldout_ml.jsonl (ko/ru/uk/pl/en, committed before the topics file was widened)
+were never tuned on. With --corpus (default ../shared/corpus when it exists) the real-world items
+there are scored too, without copying them anywhere.
 """
 
 from __future__ import annotations
