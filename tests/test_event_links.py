@@ -105,7 +105,8 @@ def test_event_ids_are_never_revised(warehouse):
 
     before = con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall()
     cluster_unclustered(con, run_id="r2")
-    assert link_story_events(con, ClusterSettings(), "r3", datetime.now(UTC)) == 0
+    stories = [r[0] for r in con.execute("SELECT id FROM story_clusters").fetchall()]
+    assert link_story_events(con, stories, ClusterSettings(), "r3", datetime.now(UTC)) == 0
     assert con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall() == before
 
 
@@ -166,3 +167,11 @@ def test_dedup_prints_event_id_beside_cluster_id(repo_root):
     assert out[0]["event_id"] == out[1]["event_id"] == out[2]["event_id"] == out[4]["event_id"] == "e-0"
     assert out[4]["cluster_id"] == out[1]["cluster_id"] != out[0]["cluster_id"]
     assert out[3]["event_id"] == "e-3"
+
+
+def test_a_story_stored_before_events_existed_is_its_own_event(warehouse):
+    con, _, _ = warehouse
+    con.execute("DELETE FROM story_events WHERE cluster_id = 's-a3'")  # as if clustered before migration 015
+    row = con.execute("SELECT event_id, event_languages FROM v_axis_stories WHERE cluster_id = 's-a3'").fetchone()
+    assert row == ("e-a3", ["en"])
+    assert con.execute("SELECT stories, cluster_ids FROM v_axis_events_xl WHERE event_id = 'e-a3'").fetchone() == (1, ["s-a3"])

@@ -171,9 +171,12 @@ def window_bounds(docs: Sequence[Doc], days: float) -> tuple[datetime, datetime]
     return min(times) - timedelta(days=days), max(times) + timedelta(days=days)
 
 
-def unlinked_stories(con: duckdb.DuckDBPyConnection) -> list[tuple[EventDoc, bool]]:
-    """Stories without an event yet, oldest first, each with its founding copy's headline and lede
-    and whether it is an axis story (only those are compared; any other is its own event)."""
+def unlinked_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> list[tuple[EventDoc, bool]]:
+    """The given stories that have no event yet, oldest first, each with its founding copy's
+    headline and lede and whether it is an axis story (only those are compared; any other is its
+    own event)."""
+    if not cluster_ids:
+        return []
     rows = con.execute(
         """
         SELECT s.id, coalesce(a.title, ''), coalesce(nullif(a.summary, ''), left(coalesce(a.text, ''), 600)),
@@ -182,21 +185,24 @@ def unlinked_stories(con: duckdb.DuckDBPyConnection) -> list[tuple[EventDoc, boo
         FROM story_clusters s ANTI JOIN story_events e ON e.cluster_id = s.id
         LEFT JOIN articles a ON a.id = substr(s.id, 3)
         LEFT JOIN story_axis x ON x.cluster_id = s.id
+        WHERE s.id IN (SELECT unnest($ids))
         ORDER BY t, s.id
-        """
+        """,
+        {"ids": list(cluster_ids)},
     ).fetchall()
     return [(EventDoc(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in rows]
 
 
 def link_story_events(
-    con: duckdb.DuckDBPyConnection, settings: ClusterSettings, run_id: str | None, now: datetime,
-    topics_file: str | Path | None = None,
+    con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str], settings: ClusterSettings, run_id: str | None,
+    now: datetime, topics_file: str | Path | None = None,
 ) -> int:
-    """Give every story without an event one: axis stories join the event of a similar story in
-    any language published within ``event_hours`` or found their own; other stories are their own
-    event. The index is rebuilt from the stored features, so a fresh process agrees. Returns how
-    many stories were linked to an event another story founded."""
-    stories = unlinked_stories(con)
+    """Give the given stories (those a cluster step founded) an event: axis stories join the
+    event of a similar story in any language published within ``event_hours`` or found their own;
+    other stories are their own event. The index is rebuilt from the stored features, so a fresh
+    process agrees; stories that already have an event keep it. Returns how many stories were
+    linked to an event another story founded."""
+    stories = unlinked_stories(con, cluster_ids)
     if not stories:
         return 0
     extractor = None
@@ -273,11 +279,11 @@ def cluster_unclustered(
         save_assignments(con, assignments, run_id, now)
         if run_id:
             refresh_stories(con, stories_of_duplicates(con, run_id), now)
-        summary.events_joined = link_story_events(con, settings, run_id, now, topics_file)
+        summary.events_joined = link_story_events(con, sorted(founded), settings, run_id, now, topics_file)
 
     summary = ClusterSummary()
-    in_transaction(con, save)
     founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
+    in_transaction(con, save)
     summary.articles, summary.stories_new, summary.joined = len(assignments), len(founded), len(assignments) - len(founded)
     if founded:
         summary.axis_stories_new = con.execute(

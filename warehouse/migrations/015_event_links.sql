@@ -5,10 +5,11 @@
 ALTER TABLE article_clusters ADD COLUMN head_key BIGINT;
 ALTER TABLE article_clusters ADD COLUMN lede_caption BOOLEAN;
 
--- One event across languages: every story belongs to one event (transform/event_links.py).
--- Written once per story, never revised, so event ids are as stable as cluster ids. Axis stories
--- are linked by their features (actors, numbers, topics, countries), which are kept so a fresh
--- process rebuilds the same index; any other story is its own event with no features.
+-- One event across languages (transform/event_links.py): the event of each story the cluster step
+-- founded since, written once and never revised, so event ids are as stable as cluster ids. Axis
+-- stories are linked by their features (actors, numbers, topics, countries), kept so a fresh
+-- process rebuilds the same index; any other story is its own event with no features. A story
+-- without a row (one stored before this migration) is its own event, 'e-' and its founding article.
 CREATE TABLE story_events (
     cluster_id   VARCHAR PRIMARY KEY,
     event_id     VARCHAR NOT NULL,
@@ -20,22 +21,22 @@ CREATE TABLE story_events (
 CREATE INDEX story_events_event ON story_events (event_id);
 COMMENT ON TABLE story_events IS 'The event (one happening reported in any language) of each story; never revised';
 
--- Stories that existed before: each its own event (they were never compared).
-INSERT INTO story_events
-SELECT s.id, 'e-' || substr(s.id, 3), coalesce(a.published_at, s.first_seen_at), [], now(), NULL
-FROM story_clusters s LEFT JOIN articles a ON a.id = substr(s.id, 3);
-
 -- One row per event with at least one axis story: its stories in every language, together.
 CREATE VIEW v_axis_events_xl AS
-WITH axis_events AS (
-    SELECT DISTINCT e.event_id FROM story_axis x JOIN story_events e ON e.cluster_id = x.cluster_id
+WITH axis_story_events AS (
+    SELECT x.cluster_id, coalesce(e.event_id, 'e-' || substr(x.cluster_id, 3)) AS event_id
+    FROM story_axis x LEFT JOIN story_events e ON e.cluster_id = x.cluster_id
+), members AS (
+    SELECT e.cluster_id, e.event_id FROM story_events e SEMI JOIN axis_story_events a ON a.event_id = e.event_id
+    UNION
+    SELECT cluster_id, event_id FROM axis_story_events
 ), stories AS (
-    SELECT e.event_id, e.cluster_id, s.first_seen_at, coalesce(a.published_at, s.first_seen_at) AS published_at,
+    SELECT m.event_id, m.cluster_id, s.first_seen_at, coalesce(a.published_at, s.first_seen_at) AS published_at,
            a.title, a.canonical_url, x.cluster_id IS NOT NULL AS is_axis
-    FROM story_events e SEMI JOIN axis_events USING (event_id)
-    JOIN story_clusters s ON s.id = e.cluster_id
+    FROM members m
+    JOIN story_clusters s ON s.id = m.cluster_id
     JOIN articles a ON a.id = s.representative_article_id
-    LEFT JOIN story_axis x ON x.cluster_id = e.cluster_id
+    LEFT JOIN story_axis x ON x.cluster_id = m.cluster_id
 ), copies AS (
     SELECT st.event_id, c.outlet, a.language
     FROM stories st JOIN v_story_copies c ON c.cluster_id = st.cluster_id JOIN articles a ON a.id = c.article_id
@@ -74,12 +75,13 @@ SELECT s.id AS cluster_id, s.first_seen_at, s.last_seen_at, s.outlets_count AS o
        a.title AS headline, a.canonical_url AS url, a.outlet AS first_outlet, a.language,
        x.countries, x.topics, x.score, x.languages, x.matched_terms,
        coalesce(a.published_at, s.first_seen_at) AS published_at,
-       e.event_id, ev.languages AS event_languages, ev.outlets AS event_outlets
+       coalesce(e.event_id, 'e-' || substr(x.cluster_id, 3)) AS event_id,
+       ev.languages AS event_languages, ev.outlets AS event_outlets
 FROM story_axis x
 JOIN story_clusters s ON s.id = x.cluster_id
 JOIN articles a ON a.id = s.representative_article_id
 LEFT JOIN story_events e ON e.cluster_id = x.cluster_id
-LEFT JOIN v_axis_events_xl ev ON ev.event_id = e.event_id;
+LEFT JOIN v_axis_events_xl ev ON ev.event_id = coalesce(e.event_id, 'e-' || substr(x.cluster_id, 3));
 
 COMMENT ON VIEW v_axis_stories IS 'One row per axis story (a cluster of copies across outlets), with the why of its tags';
 COMMENT ON COLUMN v_axis_stories.cluster_id IS 'Stable story id (never renumbered)';
