@@ -37,9 +37,12 @@ WITH axis_story_events AS (
     JOIN story_clusters s ON s.id = m.cluster_id
     JOIN articles a ON a.id = s.representative_article_id
     LEFT JOIN story_axis x ON x.cluster_id = m.cluster_id
-), copies AS (
-    SELECT st.event_id, c.outlet, a.language
-    FROM stories st JOIN v_story_copies c ON c.cluster_id = st.cluster_id JOIN articles a ON a.id = c.article_id
+), copies AS (  -- v_story_copies' rows, read directly: the view's union cost most of the time
+    SELECT m.event_id, a.outlet, a.language
+    FROM members m JOIN article_clusters c ON c.cluster_id = m.cluster_id JOIN articles a ON a.id = c.article_id
+    UNION ALL
+    SELECT m.event_id, d.outlet, NULL  -- an exact duplicate has its original's language
+    FROM members m JOIN article_clusters c ON c.cluster_id = m.cluster_id JOIN article_duplicates d ON d.article_id = c.article_id
 ), per_event AS (
     SELECT event_id,
            list_sort(list_distinct(list(language) FILTER (WHERE language IS NOT NULL AND language <> ''))) AS languages,
