@@ -496,15 +496,18 @@ def events(
 
 @app.command()
 def dedup(
-    file: Annotated[str, typer.Argument(help="JSON lines (id, url, title, text, optional published) or '-'.")] = "-",
+    file: Annotated[str, typer.Argument(help="JSON lines (id, url, title, text, optional summary, language, published) or '-'.")] = "-",
     window_days: Annotated[float, typer.Option(min=0, metavar="DAYS", help="Near-duplicates further apart than this stay apart.")] = 7.0,
 ) -> None:
-    """Cluster copies of the same story: JSON lines in, one {id, cluster_id} line out per input, in order."""
+    """Cluster copies of the same story and link stories of one event across languages: JSON lines
+    in, one {id, cluster_id, event_id} line out per input, in order."""
     from datetime import UTC, datetime
 
     from transform.clusters import ClusterSettings, Doc, cluster_docs
+    from transform.event_links import FeatureExtractor, event_ids
+    from transform.tagging import TopicsError
 
-    docs = []
+    docs, languages = [], []
     for number, item in _read_jsonl(file):
         if "id" not in item:
             _fail(f"{file}:{number}: missing 'id'")
@@ -520,8 +523,16 @@ def dedup(
             id=str(item["id"]), title=item.get("title") or "", text=item.get("text") or "",
             summary=item.get("summary") or "", url=item.get("url") or "", time=when,
         ))
-    for doc, cluster in zip(docs, cluster_docs(docs, ClusterSettings(window_days=window_days))):
-        print(json.dumps({"id": doc.id, "cluster_id": cluster}, ensure_ascii=False))
+        languages.append(str(item.get("language") or ""))
+    settings = ClusterSettings(window_days=window_days)
+    clusters = cluster_docs(docs, settings)
+    try:
+        extractor = FeatureExtractor.from_file()
+    except TopicsError as exc:
+        _fail(str(exc))
+    events = event_ids(docs, clusters, extractor, settings, languages)
+    for doc, cluster, event in zip(docs, clusters, events):
+        print(json.dumps({"id": doc.id, "cluster_id": cluster, "event_id": event}, ensure_ascii=False))
 
 
 def _parse_since(value: str | None):

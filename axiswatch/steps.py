@@ -304,7 +304,8 @@ def cluster(ctx: RunContext, supply_events: tuple[SupplyEventExtractor, dict] | 
     from warehouse.runs import record
 
     with warehouse(ctx) as con:
-        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress, supply_events)
+        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress,
+                                      supply_events=supply_events)
         record(con, ctx.run_id, clustered=summary.articles, stories_new=summary.stories_new,
                axis_stories_new=summary.axis_stories_new)
     return summary

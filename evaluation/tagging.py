@@ -2,8 +2,10 @@
 next to the naive baseline (a Korea term AND a Russia-or-Ukraine term anywhere).
 
 Usage: python -m evaluation.tagging [--labeled FILE] [--corpus DIR] [--topics FILE] [--errors]
-The shipped labeled set is evaluation/axis_labeled.jsonl; with --corpus (default ../shared/corpus
-when it exists) the real-world items there are scored too, without copying them anywhere.
+The shipped labeled set is evaluation/axis_labeled.jsonl (tuned on); evaluation/axis_holdout.jsonl
+and evaluation/axis_heldout_ml.jsonl (ko/ru/uk/pl/en, committed before the topics file was widened)
+were never tuned on. With --corpus (default ../shared/corpus when it exists) the real-world items
+there are scored too, without copying them anywhere.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/axis_labeled.jsonl")
     parser.add_argument("--holdout", type=Path, default=ROOT / "evaluation/axis_holdout.jsonl",
                         help="a second labeled set never used to tune the topics file")
+    parser.add_argument("--heldout", type=Path, default=ROOT / "evaluation/axis_heldout_ml.jsonl",
+                        help="the multilingual held-out split, written before the topics file was widened and never tuned on")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
     parser.add_argument("--topics", type=Path, default=ROOT / "config/topics.yaml")
     parser.add_argument("--errors", action="store_true", help="list misclassified items")
@@ -86,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
            evaluate(load_items(args.labeled), tagger, args.errors))
     if args.holdout.exists():
         report(f"holdout set {args.holdout.name} (never tuned on)", evaluate(load_items(args.holdout), tagger, args.errors))
+    if args.heldout.exists():
+        report(f"held-out split {args.heldout.name} (ko/ru/uk/pl/en, never tuned on)",
+               evaluate(load_items(args.heldout), tagger, args.errors))
     shared = args.corpus / "axis_dev.jsonl"
     if shared.exists():
         report(f"real-world set {shared}", evaluate(load_items(shared), tagger, args.errors))

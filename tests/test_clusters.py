@@ -58,6 +58,37 @@ def test_reused_photo_caption_does_not_merge_different_stories():
     assert len(set(cluster_docs(docs))) == 3
 
 
+def test_a_caption_shared_within_hours_is_not_a_story():
+    """Same day, one headline word in common ("North"), the same caption as the only text: the
+    closeness that lets wire copies share less of their headline does not apply to a caption."""
+    docs = [
+        doc("k1", "North Korea warns of response to US drills", summary=CAPTION),
+        doc("k2", "North Korea opens new hospital in capital", summary=CAPTION, hours=2),
+        doc("k3", "North Korea warns of a response to US drills", summary=CAPTION, hours=3),  # the same story
+    ]
+    k1, k2, k3 = cluster_docs(docs)
+    assert k1 == k3 != k2
+    assert signature(docs[0], ClusterSettings()).caption
+    assert not signature(doc("w", "Troops", WIRE), ClusterSettings()).caption
+
+
+def test_same_headline_and_lede_on_two_hosts_join_however_the_summary_was_cut():
+    """A site and its video page, two outlets printing one wire item: one carries the first
+    sentence, the other the whole description; the rest of the lede differs a lot."""
+    first = "Ukrainian forces captured two wounded North Korean soldiers in Russia's Kursk region, the president said on Saturday."
+    more = " ".join(["They were taken to Kyiv and are being questioned by the security service, officials added."] * 6)
+    docs = [
+        doc("h1", "Ukraine captures two North Korean soldiers in Kursk", summary=first, url="https://news.example/a"),
+        doc("h2", "Ukraine captures two North Korean soldiers in Kursk", summary=first + " " + more, url="https://video.example/b", hours=20),
+        doc("h3", "Ukraine captures two North Korean soldiers in Kursk", summary=first, url="https://c.example/c", hours=24 * 9),
+    ]
+    h1, h2, h3 = cluster_docs(docs)
+    assert h1 == h2 != h3  # the window still applies
+    short = ClusterSettings()
+    assert signature(docs[0], short).head == signature(docs[1], short).head != 0
+    assert signature(doc("x", "Live", summary=first), short).head == 0  # too short a headline to say
+
+
 def test_live_page_url_reused_for_new_content_stays_apart():
     url = "https://news.example/ukraine-live"
     docs = [doc("l1", "Live: drones hit Kharkiv", OTHER, url=url), doc("l2", "Live: Seoul and Kursk", WIRE, url=url, hours=48)]
@@ -110,7 +141,7 @@ def test_dedup_command_contract(repo_root):
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["1", "2", "3"]
     assert out[0]["cluster_id"] == out[2]["cluster_id"] != out[1]["cluster_id"]
-    assert all(set(o) == {"id", "cluster_id"} for o in out)
+    assert all(set(o) == {"id", "cluster_id", "event_id"} for o in out)
     bad = subprocess.run([sys.executable, "-m", "axiswatch", "dedup", "-"], cwd=repo_root, capture_output=True,
                          text=True, input='{"id": "x", "published": "yesterday"}\n', timeout=120)
     assert bad.returncode == 2 and "published" in bad.stderr

@@ -129,5 +129,36 @@ def test_version_changes_with_the_topics_file(tmp_path, repo_root):
     path = tmp_path / "topics.yaml"
     shutil.copy(repo_root / "config/topics.yaml", path)
     before = load_topics(path).tagger_version
-    path.write_text(path.read_text(encoding="utf-8").replace('"seoul",', '"seoul", "busan",'), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"seoul"', '"seoul", "busan"'), encoding="utf-8")
     assert load_topics(path).tagger_version != before
+
+
+# Headlines that name both sides by their leaders or capitals say that something happens
+# between them; the words for what happens vary too much to list them all.
+LINKED_BY_LEADERS = [
+    ("en", "Putin, Kim Jong Un trade New Year greetings", ""),
+    ("ru", "Шойгу прибыл в Пхеньян", "Российскую делегацию встретили в аэропорту."),
+    ("ko", "푸틴, 김정은에게 축전", ""),
+    ("pl", "Kreml chwali Phenian", ""),
+    ("ko", "北·露 밀착…韓 정부 대응 고심", ""),  # Hanja abbreviations inside words
+]
+
+
+@pytest.mark.parametrize("lang,title,summary", LINKED_BY_LEADERS)
+def test_a_headline_naming_both_sides_by_leaders_or_capitals_is_a_link(tagger, lang, title, summary):
+    assert tagger.tag("x", title, "", summary).is_axis
+
+
+NOT_A_LINK = {
+    "capital_as_a_place": ("South Korean tourists stranded in Moscow", "Flights were cancelled for two days."),
+    "hackers": ("North Korean hackers breach Russian missile maker", "Researchers found the intrusion months later."),
+    "list_in_korean": ("美 \"중국·러시아·북한·이란 동시 위협\"", "국방부 보고서가 공개됐다."),
+    "korean_tanks_for_poland": ("Польща отримала південнокорейські танки через загрозу з боку росії", ""),
+    "festival": ("Фестиваль корейского кино открылся в Москве", "Покажут фильмы из Сеула."),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_A_LINK))
+def test_lists_places_and_other_subjects_are_not_a_link(tagger, case):
+    title, summary = NOT_A_LINK[case]
+    assert not tagger.tag(case, title, "", summary).is_axis

@@ -6,12 +6,20 @@ matching a summary-only copy against a full one). A new article joins the cluste
 similar member seen within the window; otherwise it founds a cluster whose id derives from its own
 article id. Assignments are never revised, so reruns never renumber or split clusters, and the
 signatures are stored so a fresh process rebuilds the same index.
+
+Two rules sit beside the signatures. The same headline over the same opening words within the
+window is one story on any host (a site and its video page, two regional outlets printing one
+wire item), however the rest of the text was cut. And a lede that is a photo caption (it ends in
+a credit such as "(Getty Images)") says nothing about the story: items whose only text is such a
+caption join only when their headlines agree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
+import re
 import zlib
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -49,6 +57,36 @@ class Signature:
     text: np.ndarray | None
     title_tokens: frozenset[str]
     url: str = ""
+    head: int = 0  # hash of the headline and the lede's first words (0: too short to say)
+    caption: bool = False  # the lede is a photo caption
+
+
+HEAD_WORDS = 20  # the opening words of the lede that, with the headline, identify a copy
+HEAD_MIN_TITLE_WORDS = 4  # "Live updates" or "Photos" under one lede are not one story
+# A credit closing the lede: "(AP Photo/Jae C. Hong)", "(KCNA via Global Wire)", "(Getty Images)".
+_CREDIT = re.compile(
+    r"\((?=[^()]*(?:/|\bvia\b|\bphoto|\bimages?\b|\bgetty\b|\bpool\b|\bap\b|\bafp\b|\breuters\b|\bepa\b|\bkcna\b|\byonhap\b|\bpress\b))"
+    r"[^()]{2,100}\)\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_caption(lede: str) -> bool:
+    """True when the lede ends in a photo credit: it describes a picture, not the story."""
+    return bool(_CREDIT.search(lede.strip()[-160:]))
+
+
+_FIRST_SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n")
+
+
+def head_key(title_tokens: list[str], lede: str) -> int:
+    """A 63-bit key of the normalized headline and the lede's first sentence (at most HEAD_WORDS
+    words): one copy may carry only that sentence, another the whole description."""
+    if len(title_tokens) < HEAD_MIN_TITLE_WORDS:
+        return 0
+    first = tokenize(_FIRST_SENTENCE.split(lede.strip(), maxsplit=1)[0])[:HEAD_WORDS]
+    basis = " ".join(title_tokens) + "|" + " ".join(first)
+    return int.from_bytes(hashlib.blake2b(basis.encode(), digest_size=8).digest(), "big") >> 1
 
 
 def _identity(value: int) -> int:
@@ -98,14 +136,20 @@ def _title_tokens(title: str) -> frozenset[str]:
 
 def signature(doc: Doc, settings: ClusterSettings) -> Signature:
     """Signatures of one article (deterministic: the same on every machine and run)."""
-    body = _token_hashes(tokenize(doc.text))
-    summary = _token_hashes(tokenize(doc.summary)[:60]) if doc.summary else body[:60]
-    lede = np.concatenate([_token_hashes(tokenize(doc.title)), summary])
+    body_tokens = tokenize(doc.text)
+    body = _token_hashes(body_tokens)
+    lede_tokens = tokenize(doc.summary)[:60] if doc.summary else body_tokens[:60]
+    summary = _token_hashes(lede_tokens)
+    title_tokens = tokenize(doc.title)
+    lede = np.concatenate([_token_hashes(title_tokens), summary])
     lede = np.union1d(_shingles(lede, 1), _shingles(lede, 2))
     text = None
     if len(body) >= settings.min_text_words:
         text = _minhash(_shingles(body, 3)).hashvalues.astype(np.uint32)
-    return Signature(_minhash(lede).hashvalues.astype(np.uint32), text, _title_tokens(doc.title), doc.url)
+    return Signature(
+        _minhash(lede).hashvalues.astype(np.uint32), text, _title_tokens(doc.title), doc.url,
+        head=head_key(title_tokens, doc.summary or doc.text[:600]), caption=is_caption(doc.summary or doc.text[:400]),
+    )
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -185,6 +229,7 @@ class StoryIndex:
         self._lede = BandIndex(self.settings.lede_threshold * 0.8)
         self._members: dict[str, _Member] = {}
         self._by_url: dict[str, _Member] = {}  # latest member per URL, kept beyond the window
+        self._by_head: dict[int, list[str]] = {}  # members by headline + opening words
         self._order: deque[tuple[datetime, str]] = deque()
 
     def __len__(self) -> int:
@@ -199,6 +244,8 @@ class StoryIndex:
             self._text.insert(member_id, sig.text)
         if sig.url:
             self._by_url[sig.url] = self._members[member_id]
+        if sig.head:
+            self._by_head.setdefault(sig.head, []).append(member_id)
         if time is not None:
             self._order.append((time, member_id))
 
@@ -212,6 +259,11 @@ class StoryIndex:
             self._lede.remove(member_id, member.sig.lede)
             if member.sig.text is not None:
                 self._text.remove(member_id, member.sig.text)
+            if member.sig.head and (same := self._by_head.get(member.sig.head)):
+                if member_id in same:
+                    same.remove(member_id)
+                if not same:
+                    del self._by_head[member.sig.head]
 
     def find(self, sig: Signature, time: datetime | None) -> str | None:
         """The cluster of the most similar member in the window, or None."""
@@ -240,14 +292,25 @@ class StoryIndex:
                 continue
             titles = _jaccard(sig.title_tokens, member.sig.title_tokens)
             close = time is not None and member.time is not None and abs(time - member.time) <= timedelta(hours=s.close_hours)
-            # The same lede under unrelated headlines days apart is a reused photo caption.
-            if titles >= s.title_overlap or (close and titles > 0):
+            # The same lede under unrelated headlines is a reused photo caption: close in time,
+            # copies may share less of their headline, unless that lede is a caption.
+            caption = sig.caption or member.sig.caption
+            if titles >= s.title_overlap or (close and titles > 0 and not caption):
                 consider(key, score)
+        if best is None and sig.head:
+            for key in self._by_head.get(sig.head, ()):
+                consider(key, 1.0)
         if best is None and sig.url and (previous := self._by_url.get(sig.url)) is not None:
             # One URL seen again (an edited headline, a live page): the same story only if the
             # content still resembles it; the window does not apply to a URL's own history.
-            if (_similarity(sig.lede, previous.sig.lede) >= s.same_url_lede
-                    or _jaccard(sig.title_tokens, previous.sig.title_tokens) >= s.same_url_title):
+            # A URL reused for a new piece (an evergreen "best of" page, a live page) keeps few
+            # of its headline's words: a weaker lede match still needs some of the headline.
+            # Within close_hours a page being updated (a live story) keeps its lede.
+            titles = _jaccard(sig.title_tokens, previous.sig.title_tokens)
+            close = time is not None and previous.time is not None and abs(time - previous.time) <= timedelta(hours=s.close_hours)
+            if titles >= s.same_url_title or (
+                _similarity(sig.lede, previous.sig.lede) >= s.same_url_lede and (titles >= s.title_overlap or (close and titles > 0))
+            ):
                 return previous.cluster_id
         return best[1] if best else None
 

@@ -17,6 +17,8 @@ class ClusterSettings(BaseModel):
     lede_threshold: float = Field(0.6, ge=0, le=1)  # Jaccard of title+lede unigrams and bigrams
     title_overlap: float = Field(0.3, ge=0, le=1)  # ...and the headlines must share this much (reused captions differ here)
     close_hours: float = Field(6.0, ge=0)  # copies this close in time may share less of their headlines (but some)
-    same_url_lede: float = Field(0.3, ge=0, le=1)  # one URL, edited headline: a weaker lede match suffices...
-    same_url_title: float = Field(0.35, ge=0, le=1)  # ...or a similar headline; otherwise the URL was reused
+    same_url_lede: float = Field(0.3, ge=0, le=1)  # one URL, edited headline: a weaker lede match (with title_overlap) suffices...
+    same_url_title: float = Field(0.5, ge=0, le=1)  # ...or half the headline; otherwise the URL was reused
     min_text_words: int = Field(15, ge=1)  # fewer body words: only the title and lede signature is used
+    event_hours: float = Field(48.0, gt=0)  # stories of one event are published this close to one of its stories
+    event_threshold: float = Field(0.45, ge=0, le=1)  # weighted share of actors, numbers, topics, countries (transform.event_links)

@@ -20,7 +20,7 @@ from ingest.language import detect_language
 from ingest.yamlfile import YamlFileError, read_yaml
 from transform.terms import Term, TermMatcher, tokenize
 
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
 LANGUAGES = ("en", "ko", "ru", "uk", "pl")
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
@@ -31,6 +31,9 @@ _DATELINE = re.compile(
     r"|^\s*[(\[][^()\[\]=\n]{1,20}=[^()\[\]\n]{1,20}[)\]]\s*(?:[^=\n]{0,20}=\s*)?"  # (서울=연합뉴스) 기자 =
 )
 CROWD_FACTOR = 0.3
+# Words that may join the countries of an enumeration ("China, Russia, North Korea and Iran").
+_LIST_JOINERS = frozenset("and or & и или й і та чи oraz i lub albo 및 과 와".split())
+LIST_MIN = 3  # distinct countries chained together, one of them a crowd country, make a list
 
 
 class TopicsError(ValueError):
@@ -43,6 +46,7 @@ class Match:
     concept: str  # entity or topic name
     zone: str  # title | lede | body
     sentence: int  # index within its zone
+    stands_for: str = ""  # "leader" or "capital" when the term names the country through them
 
 
 @dataclass
@@ -90,6 +94,7 @@ class TopicSet:
     matcher: TermMatcher
     source: str = ""
     _group_of: dict[str, str] = field(default_factory=dict)
+    stands_for: dict[Term, str] = field(default_factory=dict)  # leader and capital terms
 
     digest: str = ""
 
@@ -164,7 +169,21 @@ def _build(data: dict, source: str) -> TopicSet:
             raise TopicsError(f"topics.{name}: must be a mapping of language to terms")
         topics.append(_Concept(name))
         terms += [Term.parse(t, name) for t in _terms(spec, f"topics.{name}")]
-    for special in ("ignore", "crowd"):
+    stands_for: dict[Term, str] = {}
+    for section, kind in (("leaders", "leader"), ("capitals", "capital")):
+        spec_of = data.get(section) or {}
+        if not isinstance(spec_of, dict):
+            raise TopicsError(f"{section}: must be a mapping of entity name to terms")
+        for name, spec in spec_of.items():
+            if name not in entities_spec:
+                raise TopicsError(f"{section}.{name}: unknown entity {name!r}")
+            if not isinstance(spec, dict):
+                raise TopicsError(f"{section}.{name}: must be a mapping of language to terms")
+            for text in _terms(spec, f"{section}.{name}"):
+                term = Term.parse(text, name)
+                stands_for[term] = kind
+                terms.append(term)
+    for special in ("ignore", "crowd", "unrelated"):
         spec = data.get(special) or {}
         if not isinstance(spec, dict):
             raise TopicsError(f"{special}: must be a mapping of language to terms")
@@ -183,6 +202,7 @@ def _build(data: dict, source: str) -> TopicSet:
         matcher=TermMatcher(terms),
         source=source,
         _group_of=group_of,
+        stands_for=stands_for,
         digest=hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest(),
     )
 
@@ -207,6 +227,9 @@ class Tagger:
         self._korea_group, self._war_group = list(topics.groups)
         self._generic = {c.name for c in topics.entities if c.counts_as}
         self._entity_names = {c.name for c in topics.entities}
+        self._counts_as = {c.name: c.counts_as or c.name for c in topics.entities}
+        self._topic_names = frozenset(c.name for c in topics.topics)
+        self._stands_for = topics.stands_for
 
     @classmethod
     def from_file(cls, path: str | Path) -> Tagger:
@@ -231,33 +254,47 @@ class Tagger:
         ignored = {i for h in hits if h.term.concept == "_ignore" for i in range(h.first, h.last + 1)}
         specific = set()
         found = []
+        countries: list[tuple[int, int, str, bool]] = []  # span, country, crowd? (to spot lists)
         for hit in hits:
             concept = hit.term.concept
             if concept == "_ignore" or any(i in ignored for i in range(hit.first, hit.last + 1)):
                 continue
             if concept == "_crowd":
                 found.append(Match("", "_crowd", zone, index))
+                countries.append((hit.first, hit.last, f"_crowd@{hit.first}", True))  # one country per place
+                continue
+            if concept == "_unrelated":
+                found.append(Match(hit.text, "_unrelated", zone, index))
                 continue
             if concept in self._generic:
                 continue
             if concept in self._entity_names:
                 specific.update(range(hit.first, hit.last + 1))
-            found.append(Match(hit.text, concept, zone, index))
+                countries.append((hit.first, hit.last, concept, False))
+            found.append(Match(hit.text, concept, zone, index, self._stands_for.get(hit.term, "")))
         # Bare "Korea" counts only where no specific entity ("North Korea") already matched.
         for hit in hits:
             if hit.term.concept in self._generic and not (
                 ignored | specific
             ).intersection(range(hit.first, hit.last + 1)):
                 found.append(Match(hit.text, hit.term.concept, zone, index))
+                countries.append((hit.first, hit.last, self._counts_as[hit.term.concept], False))
+        if len(countries) >= LIST_MIN and _is_list(tokens, countries):
+            found.append(Match("", "_list", zone, index))
         return found
 
     def _decide(self, id: str, matches: list[Match], language: str) -> Tag:
         weights = {c.name: c.weight for c in self.topics.entities}
-        counts_as = {c.name: c.counts_as or c.name for c in self.topics.entities}
-        crowded = {(m.zone, m.sentence) for m in matches if m.concept == "_crowd"}
-        matches = [m for m in matches if m.concept != "_crowd"]
-        topic_names = {c.name for c in self.topics.topics}
-        entity_hits = [m for m in matches if m.concept not in topic_names]
+        counts_as = self._counts_as
+        marks: dict[str, set[tuple[str, int]]] = {"_crowd": set(), "_list": set(), "_unrelated": set()}
+        for m in matches:
+            if m.concept in marks:
+                marks[m.concept].add((m.zone, m.sentence))
+        crowded, lists, unrelated = marks["_crowd"], marks["_list"], marks["_unrelated"]
+        matches = [m for m in matches if m.concept not in marks]
+        topic_names = self._topic_names
+        # Countries named only in an enumeration of adversaries are not what the story is about.
+        entity_hits = [m for m in matches if m.concept not in topic_names and (m.zone, m.sentence) not in lists]
 
         def strength(group: str) -> float:
             values = [
@@ -267,13 +304,16 @@ class Tagger:
             ]
             return max(values, default=0.0)
 
-        # Sentences where both sides meet: the heart of an axis story.
+        # Sentences where both sides meet: the heart of an axis story. An enumeration of
+        # adversaries ("China, Russia, North Korea and Iran") is not a link between them, and a
+        # sentence about something else (hackers, a film festival) is not the axis either.
         sides: dict[tuple[str, int], set[str]] = {}
         for m in entity_hits:
             group = self._group_of.get(m.concept)
             if group:
                 sides.setdefault((m.zone, m.sentence), set()).add(group)
-        meeting = [key for key, groups in sides.items() if len(groups) == 2]
+        meeting = [key for key, groups in sides.items() if len(groups) == 2 and key not in lists and key not in unrelated]
+        meeting_set = set(meeting)
         korea_weight: dict[tuple[str, int], float] = {}
         for m in entity_hits:
             if self._group_of.get(m.concept) == self._korea_group:
@@ -291,11 +331,11 @@ class Tagger:
         }
         topic_hits = [
             m for m in matches
-            if m.concept in topic_names and ((m.zone, m.sentence) in korea_sentences or m.zone == "title")
+            if m.concept in topic_names and (m.zone, m.sentence) not in unrelated
+            and ((m.zone, m.sentence) in korea_sentences or m.zone == "title")
         ]
-        topic_score = 1.0 if any((m.zone, m.sentence) in set(meeting) for m in topic_hits) else (
-            0.5 if topic_hits else 0.0
-        )
+        topic_in_meeting = any((m.zone, m.sentence) in meeting_set for m in topic_hits)
+        topic_score = 1.0 if topic_in_meeting else (0.5 if topic_hits else 0.0)
         korea, war = strength(self._korea_group), strength(self._war_group)
         score = 0.3 * korea + 0.2 * war + 0.35 * cooc + 0.15 * topic_score
         # A specific Korea mention (not a bare "Korean") must stand where it matters: in the
@@ -303,17 +343,32 @@ class Tagger:
         specific_korea = any(
             self._group_of.get(m.concept) == self._korea_group
             and weights[m.concept] >= 1.0
-            and (m.zone != "body" or ((m.zone, m.sentence) in set(meeting) and body_meetings >= 2))
+            and (m.zone != "body" or ((m.zone, m.sentence) in meeting_set and body_meetings >= 2))
             for m in entity_hits
         )
-        if not (korea and war and specific_korea and topic_hits):
+        # A headline that names both sides, one by its leader ("Putin, Kim hold talks", "Shoigu
+        # arrives in Pyongyang") or both by capitals or leaders ("Seoul warns Moscow"), says that
+        # something happens between them by itself; a capital alone may just be a place.
+        title_link = False
+        if ("title", 0) in meeting_set and ("title", 0) not in crowded and korea_weight[("title", 0)] >= 1.0:
+            named = {(self._group_of.get(m.concept), m.stands_for) for m in entity_hits if m.zone == "title"}
+            title_link = any(kind == "leader" for _, kind in named) or all(
+                any(g == group and kind for g, kind in named) for group in (self._korea_group, self._war_group)
+            )
+        # A headline about something else (hackers, a festival) needs a link elsewhere.
+        off_topic = ("title", 0) in unrelated and not topic_in_meeting
+        # A headline enumerating adversaries is about them all; a crowded lede does not redeem it.
+        off_topic = off_topic or (("title", 0) in lists and all(key in crowded for key in meeting))
+        if not (korea and war and specific_korea and (topic_hits or title_link)) or off_topic:
             # Both sides must be named, the Korea side by more than a bare "Korean", and
             # something must happen between them (a topic term), not a mere co-mention.
             score = min(score, self.topics.threshold - 0.01)
+        elif title_link and not topic_hits:
+            score = max(score, self.topics.threshold)
         score = round(min(1.0, score), 3)
         is_axis = score >= self.topics.threshold
         countries = sorted({counts_as[m.concept] for m in entity_hits})
-        relevant = set(meeting) | korea_sentences
+        relevant = meeting_set | korea_sentences
         topics = sorted({m.concept for m in topic_hits if (m.zone, m.sentence) in relevant or m.zone == "title"})
         return Tag(
             id=id,
@@ -325,6 +380,29 @@ class Tagger:
             language=language,
             tagger_version=self.version,
         )
+
+
+def _is_list(tokens: list[str], countries: list[tuple[int, int, str, bool]]) -> bool:
+    """True when at least LIST_MIN different countries, one of them a crowd country, follow
+    each other separated only by commas (dropped by the tokenizer), "and", "or" or a
+    possessive "s": an enumeration, not a relation."""
+    countries = sorted(countries)
+    chain: set[str] = set()
+    crowd = False
+    last = -2
+    for first, end, name, is_crowd in countries:
+        gap = first - last - 1
+        joined = gap <= 0 or (gap == 1 and tokens[last + 1] in _LIST_JOINERS) or (
+            gap == 2 and tokens[last + 1] == "s" and tokens[last + 2] in _LIST_JOINERS
+        ) or (gap == 1 and tokens[last + 1] == "s")
+        if not joined:
+            chain, crowd = set(), False
+        chain.add(name)
+        crowd = crowd or is_crowd
+        last = max(last, end) if joined else end
+        if crowd and len(chain) >= LIST_MIN:
+            return True
+    return False
 
 
 def _summarize(matches: list[Match]) -> list[dict]:

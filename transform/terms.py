@@ -2,7 +2,8 @@
 
 A term is a sequence of words; a word ending in ``*`` is a stem (matches any word starting so).
 Korean words always match as prefixes (particles attach: 북한은, 북한군), and a Korean term of two
-or more syllables also matches inside a compound (서해위성발사장 contains 위성).
+or more syllables also matches inside a compound (서해위성발사장 contains 위성). A one-character
+Hanja abbreviation (北, 露, 韓) matches anywhere in a word: headlines write 對北, 韓美, 北露.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _TERM_WORD = re.compile(r"\w+\*?")
 
 
 _HANGUL = re.compile("[\uac00-\ud7a3\u4e00-\u9fff]")
+_HANJA = re.compile("[\u4e00-\u9fff]")
 
 
 def is_hangul(word: str) -> bool:
@@ -61,40 +63,72 @@ def tokenize(text: str) -> list[str]:
 
 
 class TermMatcher:
-    """All terms of all concepts, indexed by their first word."""
+    """All terms of all concepts, indexed by their first word.
+
+    A token is looked up, not scanned for: exact words by the token itself, stems by the token's
+    prefixes of each length some stem has, Korean compounds by their substrings of each length
+    some Korean term has. So the cost per token grows with the number of distinct term lengths,
+    not with the number of terms, and widening the vocabulary does not slow tagging down."""
 
     def __init__(self, terms: Iterable[Term]) -> None:
         self._exact: dict[str, list[Term]] = defaultdict(list)
-        self._prefix: dict[str, list[Term]] = defaultdict(list)  # keyed by the stem's first 2 chars
-        self._short_prefix: dict[str, list[Term]] = defaultdict(list)  # one-character stems (北, 러)
-        self._infix: list[Term] = []
+        self._prefix: dict[str, list[Term]] = defaultdict(list)  # keyed by the whole stem
+        self._infix: dict[str, list[Term]] = defaultdict(list)  # Korean words found inside compounds
+        self._hanja: dict[str, list[Term]] = defaultdict(list)
         for term in terms:
             if not term.words:
                 continue
             first, stem = term.words[0], term.stems[0]
             if len(term.words) == 1 and is_hangul(first) and len(first) >= 2:
-                self._infix.append(term)
-            elif stem and len(first) < 2:
-                self._short_prefix[first].append(term)
+                self._infix[first].append(term)
+            elif len(term.words) == 1 and len(first) == 1 and _HANJA.match(first):
+                self._hanja[first].append(term)
             elif stem:
-                self._prefix[first[:2]].append(term)
+                self._prefix[first].append(term)
             else:
                 self._exact[first].append(term)
+        # For each first two characters, the lengths of the stems that start so (most tokens
+        # start like no stem at all and cost one lookup); one-character stems (러) apart.
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for word in self._prefix:
+            lengths[word[:2]].add(len(word))
+        self._prefix_lengths = {key: sorted(values) for key, values in lengths.items()}
+        self._infix_lengths = sorted({len(w) for w in self._infix})
 
     def find(self, tokens: list[str]) -> list[Hit]:
         hits: list[Hit] = []
-        exact, prefix, short = self._exact.get, self._prefix.get, self._short_prefix.get
+        exact, prefix, infix, hanja = self._exact.get, self._prefix.get, self._infix, self._hanja
+        prefix_lengths, infix_lengths = self._prefix_lengths.get, self._infix_lengths
         for i, token in enumerate(tokens):
-            for bucket in (exact(token), prefix(token[:2]), short(token[:1])):
+            size = len(token)
+            whole, one, lengths = exact(token), prefix(token[:1]), prefix_lengths(token[:2])
+            if whole is None and one is None and lengths is None:
+                buckets = ()  # the common case: no term starts like this token
+            else:
+                buckets = [whole, one]
+                for length in lengths or ():
+                    if length > size:
+                        break
+                    buckets.append(prefix(token[:length]))
+            for bucket in buckets:
                 if not bucket:
                     continue
                 for term in bucket:
-                    if term.matches_at(tokens, i):
+                    if len(term.words) == 1 or term.matches_at(tokens, i):
                         last = i + len(term.words) - 1
                         surface = " ".join(term.words) if is_hangul(token) else " ".join(tokens[i : last + 1])
                         hits.append(Hit(term, i, last, surface))
-            if self._infix and _HANGUL.search(token):
-                for term in self._infix:
-                    if term.words[0] in token:  # report the term, not the word with its particles
-                        hits.append(Hit(term, i, i, term.words[0]))
+            if (infix or hanja) and (token[-1] >= "\u1100" or token[0] >= "\u1100") and _HANGUL.search(token):
+                seen: set[str] = set()
+                for length in infix_lengths:
+                    if length > size:
+                        break
+                    for start in range(size - length + 1):
+                        word = token[start : start + length]
+                        if word in infix and word not in seen:  # report the term, not the word with its particles
+                            seen.add(word)
+                            hits.extend(Hit(term, i, i, word) for term in infix[word])
+                if hanja:
+                    for char in {c for c in token if c in hanja}:
+                        hits.extend(Hit(term, i, i, char) for term in hanja[char])
         return hits

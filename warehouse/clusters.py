@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -22,6 +23,7 @@ from transform.clusters import (
     cluster_id_for,
     signatures,
 )
+from transform.event_links import EventDoc, EventFeatures, EventIndex, FeatureExtractor, assign_event, event_id_for
 from warehouse.db import in_transaction, registered
 from warehouse.rows import TIME
 
@@ -56,7 +58,8 @@ def members_between(
     """Stored members (article id, cluster id, time, signature) whose story time is in range."""
     rows = con.execute(
         """
-        SELECT c.article_id, c.cluster_id, c.story_time, c.lede_sig, c.text_sig, c.title_tokens, a.canonical_url
+        SELECT c.article_id, c.cluster_id, c.story_time, c.lede_sig, c.text_sig, c.title_tokens, a.canonical_url,
+               c.head_key, c.lede_caption
         FROM article_clusters c JOIN articles a ON a.id = c.article_id
         WHERE c.story_time BETWEEN ? AND ? ORDER BY c.story_time, c.article_id
         """,
@@ -70,6 +73,8 @@ def members_between(
                 text=None if r[4] is None else np.asarray(r[4], dtype=np.uint32),
                 title_tokens=frozenset(r[5] or ()),
                 url=r[6],
+                head=r[7] or 0,
+                caption=bool(r[8]),
             ),
         )
         for r in rows
@@ -94,6 +99,8 @@ def save_assignments(
             [None if s.text is None else s.text.tolist() for _, _, s in assignments], type=pa.list_(pa.uint32())
         ),
         "title_tokens": [sorted(s.title_tokens) for _, _, s in assignments],
+        "head_key": pa.array([s.head or None for _, _, s in assignments], type=pa.int64()),
+        "lede_caption": [s.caption for _, _, s in assignments],
         "assigned_at": pa.array([now] * len(assignments), type=TIME),
         "run_id": [run_id] * len(assignments),
     })
@@ -168,17 +175,90 @@ def window_bounds(docs: Sequence[Doc], days: float) -> tuple[datetime, datetime]
     return min(times) - timedelta(days=days), max(times) + timedelta(days=days)
 
 
+def unlinked_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str]) -> list[tuple[EventDoc, bool]]:
+    """The given stories that have no event yet, oldest first, each with its founding copy's
+    headline and lede and whether it is an axis story (only those are compared; any other is its
+    own event)."""
+    if not cluster_ids:
+        return []
+    rows = con.execute(
+        """
+        SELECT s.id, coalesce(a.title, ''), coalesce(nullif(a.summary, ''), left(coalesce(a.text, ''), 600)),
+               coalesce(a.published_at, s.first_seen_at) AS t, coalesce(a.language, ''), coalesce(a.outlet, ''),
+               x.cluster_id IS NOT NULL
+        FROM story_clusters s ANTI JOIN story_events e ON e.cluster_id = s.id
+        LEFT JOIN articles a ON a.id = substr(s.id, 3)
+        LEFT JOIN story_axis x ON x.cluster_id = s.id
+        WHERE s.id IN (SELECT unnest($ids))
+        ORDER BY t, s.id
+        """,
+        {"ids": list(cluster_ids)},
+    ).fetchall()
+    return [(EventDoc(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in rows]
+
+
+def link_story_events(
+    con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str], settings: ClusterSettings, run_id: str | None,
+    now: datetime, topics_file: str | Path | None = None,
+) -> int:
+    """Give the given stories (those a cluster step founded) an event: axis stories join the
+    event of a similar story in any language published within ``event_hours`` or found their own;
+    other stories are their own event. The index is rebuilt from the stored features, so a fresh
+    process agrees; stories that already have an event keep it. Returns how many stories were
+    linked to an event another story founded."""
+    stories = unlinked_stories(con, cluster_ids)
+    if not stories:
+        return 0
+    extractor = None
+    index = EventIndex(settings)
+    times = [d.time for d, _ in stories if d.time is not None]
+    if times:
+        margin = timedelta(hours=settings.event_hours)
+        for cluster_id, event_id, time, features in con.execute(
+            "SELECT cluster_id, event_id, story_time, features FROM story_events"
+            " WHERE story_time BETWEEN ? AND ? AND len(features) > 0 ORDER BY story_time, cluster_id",
+            [min(times) - margin, max(times) + margin],
+        ).fetchall():
+            index.add(cluster_id, event_id, time, EventFeatures(frozenset(features)))
+    rows = []
+    joined = 0
+    for doc, axis in stories:
+        if not axis:
+            rows.append((doc.id, event_id_for(doc.id), doc.time, []))
+            continue
+        if extractor is None:
+            extractor = FeatureExtractor.from_file(topics_file)
+        features = extractor.features(doc.title, doc.lede)
+        event = assign_event(index, doc, features)
+        joined += event != event_id_for(doc.id)
+        rows.append((doc.id, event, doc.time, sorted(features.keys)))
+    batch = pa.table({
+        "cluster_id": [r[0] for r in rows], "event_id": [r[1] for r in rows],
+        "story_time": pa.array([r[2] for r in rows], type=TIME),
+        "features": pa.array([r[3] for r in rows], type=pa.list_(pa.string())),
+        "assigned_at": pa.array([now] * len(rows), type=TIME), "run_id": [run_id] * len(rows),
+    })
+    with registered(con, "_events", batch):
+        con.execute(
+            "INSERT INTO story_events BY NAME SELECT * FROM _events n"
+            " WHERE NOT EXISTS (SELECT 1 FROM story_events e WHERE e.cluster_id = n.cluster_id)"
+        )
+    return joined
+
+
 @dataclass
 class ClusterSummary:
     articles: int = 0
     stories_new: int = 0
     joined: int = 0
     axis_stories_new: int = 0
+    events_joined: int = 0  # new stories linked to an event another story (in any language) founded
 
 
 def cluster_unclustered(
     con: duckdb.DuckDBPyConnection, settings: ClusterSettings | None = None, run_id: str | None = None,
-    progress: Progress = no_progress, supply_events: tuple[SupplyEventExtractor, Mapping] | None = None,
+    progress: Progress = no_progress, topics_file: str | Path | None = None,
+    supply_events: tuple[SupplyEventExtractor, Mapping] | None = None,
 ) -> ClusterSummary:
     """Give every article without a story one: join a near-duplicate's story or found a new one.
 
@@ -206,15 +286,17 @@ def cluster_unclustered(
         save_assignments(con, assignments, run_id, now)
         if run_id:
             refresh_stories(con, stories_of_duplicates(con, run_id), now)
+        summary.events_joined = link_story_events(con, sorted(founded), settings, run_id, now, topics_file)
 
+    summary = ClusterSummary()
+    founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
     in_transaction(con, save)
     # Copies of axis stories are read for supply events once their stories are known (v_axis_events).
     from warehouse.supply_events import extract_stored  # imports warehouse.load, which imports this module
 
     extractor, preread = supply_events or (None, None)
     extract_stored(con, extractor, preread=preread)
-    founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}
-    summary = ClusterSummary(len(assignments), len(founded), len(assignments) - len(founded))
+    summary.articles, summary.stories_new, summary.joined = len(assignments), len(founded), len(assignments) - len(founded)
     if founded:
         summary.axis_stories_new = con.execute(
             "SELECT count(*) FROM v_axis_stories WHERE cluster_id IN (SELECT unnest(?))", [sorted(founded)]

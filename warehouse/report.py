@@ -31,7 +31,8 @@ def gather(con: duckdb.DuckDBPyConnection, since: datetime, new_since: datetime 
     report) lists only the stories the pipeline first stored since then."""
     stories = _rows(con, """
         SELECT cluster_id, first_seen_at, published_at, outlets, copies, headline, url, first_outlet, languages,
-               countries, topics, score
+               countries, topics, score, event_id, coalesce(event_languages, []) AS event_languages,
+               coalesce(event_outlets, []) AS event_outlets
         FROM v_axis_stories WHERE published_at >= $since AND ($new::TIMESTAMPTZ IS NULL OR first_seen_at >= $new)
         ORDER BY published_at DESC, outlets DESC, cluster_id""", {"since": since, "new": new_since})
     # Each story counts once, on the UTC day it was published, under its main pair (North Korea

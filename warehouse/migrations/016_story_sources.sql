@@ -38,7 +38,7 @@ COMMENT ON COLUMN v_story_sources.first_published IS 'Earliest publication of th
 COMMENT ON COLUMN v_story_sources.lag IS 'How long after the story''s first publication this outlet published it (0 for the first reporter and same-minute copies)';
 COMMENT ON COLUMN v_story_sources.report_rank IS 'Order of reporting (v_outlet_coverage.report_rank): 1 is the first reporter';
 
--- v_axis_stories: every column of migration 008, then who carried the story. The per-outlet rank
+-- v_axis_stories: every column of migration 015 (008's and the event's), then who carried the story. The per-outlet rank
 -- is v_outlet_coverage's rule (earliest publication, earliest first seen, the headline copy's
 -- outlet, outlet name) computed here over the copies of axis stories only: reading it from
 -- v_story_sources ranked every story's copies first (SELECT * took 1.3 s instead of 0.34 s on a
@@ -74,11 +74,15 @@ SELECT s.id AS cluster_id, s.first_seen_at, s.last_seen_at, s.outlets_count AS o
        a.title AS headline, a.canonical_url AS url, a.outlet AS first_outlet, a.language,
        x.countries, x.topics, x.score, x.languages, x.matched_terms,
        coalesce(a.published_at, s.first_seen_at) AS published_at,
+       coalesce(e.event_id, 'e-' || substr(x.cluster_id, 3)) AS event_id,
+       ev.languages AS event_languages, ev.outlets AS event_outlets,
        coalesce(src.affiliations, []) AS affiliations, coalesce(src.state_media_only, false) AS state_media_only,
        src.first_reporter, src.first_reporter_affiliation
 FROM story_axis x
 JOIN story_clusters s ON s.id = x.cluster_id
 JOIN articles a ON a.id = s.representative_article_id
+LEFT JOIN story_events e ON e.cluster_id = x.cluster_id
+LEFT JOIN v_axis_events_xl ev ON ev.event_id = coalesce(e.event_id, 'e-' || substr(x.cluster_id, 3))
 LEFT JOIN sources src ON src.cluster_id = x.cluster_id;
 
 COMMENT ON VIEW v_axis_stories IS 'One row per axis story (a cluster of copies across outlets), with the why of its tags and who carried it';
@@ -95,6 +99,9 @@ COMMENT ON COLUMN v_axis_stories.score IS 'Highest axis score among copies (0..1
 COMMENT ON COLUMN v_axis_stories.languages IS 'Languages of the copies';
 COMMENT ON COLUMN v_axis_stories.matched_terms IS 'Terms that matched in the copies tagged axis';
 COMMENT ON COLUMN v_axis_stories.published_at IS 'Publication time of the earliest copy (first seen when unknown)';
+COMMENT ON COLUMN v_axis_stories.event_id IS 'The event the story reports (v_axis_events_xl): stories in other languages and outlets share it';
+COMMENT ON COLUMN v_axis_stories.event_languages IS 'Languages of every story of the event';
+COMMENT ON COLUMN v_axis_stories.event_outlets IS 'Outlets of every story of the event';
 COMMENT ON COLUMN v_axis_stories.affiliations IS 'Affiliations of the outlets that carried the story (v_story_sources)';
 COMMENT ON COLUMN v_axis_stories.state_media_only IS 'True when every outlet that carried the story is state media (an unknown outlet is not)';
 COMMENT ON COLUMN v_axis_stories.first_reporter IS 'The outlet that published the story first (v_story_sources.report_rank = 1)';
