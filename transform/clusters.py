@@ -349,7 +349,9 @@ def signatures(docs: list[Doc], settings: ClusterSettings, workers: int | None =
         return [signature(d, settings) for d in docs]
     size = max(500, len(docs) // (workers * 8))
     chunks = [(docs[i : i + size], settings) for i in range(0, len(docs), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # Forked, not spawned: a spawned worker imports the parent's __main__ again, and under an
+    # Airflow Celery worker that is the airflow command itself (the cluster task failed at scale).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return [sig for part in pool.map(_signature_chunk, chunks) for sig in part]
 
 
