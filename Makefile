@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory cluster-demo cluster-faults bench-cluster clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -67,6 +67,21 @@ bench-clustering: install
 
 bench-tagging: install
 	$(BIN)/python -m benchmarks.tagging --articles 5000
+
+# A Celery cluster on this machine from docker/'s files (scripts/cluster.py): PostgreSQL, Redis,
+# api-server, scheduler, dag-processor, triggerer and two workers in a temporary folder.
+cluster-install: install
+	bash scripts/cluster_packages.sh
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra cluster --quiet --compile-bytecode
+
+cluster-demo: cluster-install
+	$(BIN)/python scripts/cluster_demo.py
+
+cluster-faults: cluster-install
+	AXISWATCH_CLUSTER_TESTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_cluster_faults.py
+
+bench-cluster: cluster-install
+	$(BIN)/python -m benchmarks.cluster --feeds 500 --entries 50 --pages 10000 --hosts 50
 
 clean:
 	rm -rf $(VENV) .tools data/*.duckdb .pytest_cache
