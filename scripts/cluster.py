@@ -154,19 +154,23 @@ class Cluster:
     """One cluster in one temporary folder. ``start()`` brings everything up; ``stop()`` ends
     every process started here (process groups, TERM then KILL)."""
 
-    def __init__(self, workers: int = 2, settings_env: dict[str, str] | None = None) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="axiswatch-cluster-"))
+    def __init__(self, workers: int = 2, settings_env: dict[str, str] | None = None, folder: Path | None = None,
+                 ports: Ports | None = None) -> None:
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="axiswatch-cluster-"))
         os.chmod(self.folder, 0o755)  # the postgres user must reach its data folder
         self.data = self.folder / "data"
-        self.data.mkdir()
-        self.ports = Ports()
+        self.data.mkdir(exist_ok=True)
+        self.ports = ports or Ports()
         self.variables = read_env_file(DOCKER / ".env.example")
         self.workers = workers
         self.settings_env = settings_env or {}
         self.procs: dict[str, subprocess.Popen] = {}
-        self.pg_bin = _bin_dir("/usr/lib/postgresql/*/bin/pg_ctl", "PostgreSQL")
         self.pg_data = self.folder / "pg"
         self.redis_bin = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+    @property
+    def pg_bin(self) -> Path:
+        return _bin_dir("/usr/lib/postgresql/*/bin/pg_ctl", "PostgreSQL")
 
     # -- configuration -------------------------------------------------------------------------
     def env(self, service: str, extra: dict[str, str] | None = None) -> dict[str, str]:
