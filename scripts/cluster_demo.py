@@ -43,12 +43,25 @@ print(json.dumps(summary, default=str))
 """
 
 
-def serve_demo(folder: Path) -> tuple[object, Path]:
-    """The demo corpus on a free port, and a copy of demo/feeds.yaml pointing at it."""
+def serve_demo(folder: Path, page_delay: float = 0.0) -> tuple[object, Path]:
+    """The demo corpus on a free port, and a copy of demo/feeds.yaml pointing at it.
+    ``page_delay`` seconds before each article page (the fault tests need page fetching to last)."""
     sys.path.insert(0, str(ROOT))
+    from functools import partial
+
     from axiswatch.demo_server import make_server
 
     server = make_server(ROOT / "demo/site", 0)
+    if page_delay:
+        handler = server.RequestHandlerClass
+
+        class Slow(handler.func):
+            def do_GET(self) -> None:
+                if self.path.endswith(".html"):
+                    time.sleep(page_delay)
+                super().do_GET()
+
+        server.RequestHandlerClass = partial(Slow, *handler.args, **handler.keywords)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     feeds = folder / "demo-feeds.yaml"
