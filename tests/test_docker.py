@@ -42,8 +42,13 @@ def test_no_secrets_in_tracked_config(repo_root):
 
 def test_dockerfile_installs_from_the_lock_and_ships_what_commands_use(repo_root):
     text = (repo_root / "docker/Dockerfile").read_text()
-    assert text.startswith("# ") and "FROM apache/airflow:3.3" in text
-    assert "uv export --frozen" in text
+    assert text.startswith("# ") and "FROM apache/airflow:${AIRFLOW_VERSION}-python3.11" in text
+    lock = (repo_root / "uv.lock").read_text()
+    version = re.search(r'ARG AIRFLOW_VERSION=(\S+)', text).group(1)
+    assert f'name = "apache-airflow"\nversion = "{version}"' in lock  # the image's Airflow is the locked one
+    assert "uv export --frozen --no-dev --extra cluster" in text
+    assert "constraints-${AIRFLOW_VERSION}/constraints-3.11.txt" in text and "--constraint" in text
+    assert f'"apache-airflow==${{AIRFLOW_VERSION}}" -r /tmp/requirements.txt' in text and "pip check" in text
     for folder in ("axiswatch", "ingest", "transform", "warehouse", "dags", "config", "scripts"):
         assert f"COPY --chown=airflow:root {folder} ./{folder}" in text
     commands = [" ".join(s["command"]) for s in compose(repo_root)["services"].values() if "command" in s]
@@ -161,3 +166,18 @@ def test_cluster_demo_runs_each_service_with_exactly_its_compose_variables(repo_
     assert worker["AXISWATCH_LAKE_CATALOG"] == "postgres:dbname=axiswatch_lake host=127.0.0.1 port=5999 user=airflow"
     assert worker["AXISWATCH_STAGING_DIR"] == str(tmp_path / "data/staging")
     assert worker["PGPASSWORD"] == cluster.variables["POSTGRES_PASSWORD"]
+
+
+def test_the_cluster_extra_is_locked(repo_root):
+    """What the deployment imports (CeleryExecutor, Redis broker, PostgreSQL metadata DB) is pinned."""
+    import tomllib
+
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    extra = project["project"]["optional-dependencies"]["cluster"]
+    names = {re.split(r"[<>=\[ ]", r, maxsplit=1)[0] for r in extra}
+    assert names == {"apache-airflow-providers-celery", "apache-airflow-providers-postgres", "celery", "redis",
+                     "psycopg2-binary", "asyncpg"}
+    lock = (repo_root / "uv.lock").read_text()
+    for name in names:
+        assert re.search(rf'^name = "{name}"\nversion = "[^"]+"', lock, flags=re.M), name
+    assert 'provides-extras = ["cluster"]' in lock
