@@ -355,6 +355,16 @@ class Cluster:
         finally:
             con.close()
 
+    def execute(self, sql: str, *args) -> None:
+        """One statement outside a transaction (ALTER DATABASE and the like) on the metadata server."""
+        con = self.metadata()
+        con.autocommit = True
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql, args)
+        finally:
+            con.close()
+
     def wait_for_dag(self, dag_id: str, seconds: float = 300) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

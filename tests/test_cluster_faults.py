@@ -118,3 +118,34 @@ def test_redis_restarted_mid_run(cluster):
     c.start_redis()  # same port, same append-only file
     assert c.wait_for_run(DAG, "fault-redis", 900) == "success"
     check_clean(c, "fault-redis")
+
+
+def task_state(c, task_id: str) -> tuple[str | None, int]:
+    rows = c.query("SELECT state, try_number FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = %s",
+                   DAG, "fault-catalog", task_id)
+    return (rows[0][0], rows[0][1]) if rows else (None, 0)
+
+
+def test_lake_catalog_unavailable_during_load_the_load_retries_and_nothing_is_half_written(cluster):
+    """The DuckLake catalog's database refuses connections (Airflow's metadata, on the same server,
+    stays up) from the moment `load` is queued until its first try has failed; the retry loads
+    everything once."""
+    c = cluster
+    c.trigger(DAG, "fault-catalog")
+    deadline = time.monotonic() + 600
+    while task_state(c, "load")[0] not in ("scheduled", "queued", "running"):
+        assert time.monotonic() < deadline, "load never queued"
+        c.check_alive()
+        time.sleep(0.2)
+    c.execute("ALTER DATABASE axiswatch_lake ALLOW_CONNECTIONS false")
+    c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'axiswatch_lake'")
+    try:
+        while task_state(c, "load")[0] not in ("up_for_retry", "failed", "success"):
+            assert time.monotonic() < deadline, "load neither failed nor finished"
+            time.sleep(0.5)
+    finally:
+        c.execute("ALTER DATABASE axiswatch_lake ALLOW_CONNECTIONS true")
+    assert task_state(c, "load")[0] == "up_for_retry"
+    assert c.wait_for_run(DAG, "fault-catalog", 900) == "success"
+    assert task_state(c, "load")[1] >= 2
+    check_clean(c, "fault-catalog")
