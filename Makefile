@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory cluster-demo cluster-faults bench-cluster clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory cluster-install cluster-demo cluster-faults bench-cluster bench-cluster-small clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -82,6 +82,9 @@ cluster-faults: cluster-install
 
 bench-cluster: cluster-install
 	$(BIN)/python -m benchmarks.cluster --feeds 500 --entries 50 --pages 10000 --hosts 50
+
+bench-cluster-small: cluster-install
+	$(BIN)/python -m benchmarks.cluster --feeds 50 --entries 20 --pages 400 --hosts 10
 
 clean:
 	rm -rf $(VENV) .tools data/*.duckdb .pytest_cache
