@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
                                  "feeds_ok": summary["feeds_ok"], "pages_failed": summary["pages_failed"],
                                  "first_task_start_to_last_task_end_s": round(float(span), 1),
                                  "tasks": {t: {"count": n, "task_seconds": float(s or 0)} for t, n, s in tasks}}
-        result["cluster_vs_axiswatch_run"] = round(cluster_s / cli_s, 2)
+        # A failed run's wall time includes its retries' waits: no ratio for it.
+        result["cluster_vs_axiswatch_run"] = round(cluster_s / cli_s, 2) if state == "success" else None
         result["same_articles"] = summary["articles_new"] == cli.get("articles_new")
     finally:
         for server in servers:
