@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup eval-events bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory bench-events clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup eval-events bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory bench-events cluster-install cluster-demo cluster-faults bench-cluster bench-cluster-small clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -73,6 +73,24 @@ bench-tagging: install
 
 bench-events: install
 	$(BIN)/python -m benchmarks.supply_events --pages 300 --articles 300000
+
+# A Celery cluster on this machine from docker/'s files (scripts/cluster.py): PostgreSQL, Redis,
+# api-server, scheduler, dag-processor, triggerer and two workers in a temporary folder.
+cluster-install: install
+	bash scripts/cluster_packages.sh
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra cluster --quiet --compile-bytecode
+
+cluster-demo: cluster-install
+	$(BIN)/python scripts/cluster_demo.py
+
+cluster-faults: cluster-install
+	AXISWATCH_CLUSTER_TESTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_cluster_faults.py
+
+bench-cluster: cluster-install
+	$(BIN)/python -m benchmarks.cluster --feeds 500 --entries 50 --pages 10000 --hosts 50
+
+bench-cluster-small: cluster-install
+	$(BIN)/python -m benchmarks.cluster --feeds 50 --entries 20 --pages 400 --hosts 10
 
 clean:
 	rm -rf $(VENV) .tools data/*.duckdb .pytest_cache

@@ -24,7 +24,7 @@ def test_compose_has_a_real_celery_deployment(repo_root):
         svc = services[name]
         assert svc["image"] == "axiswatch-airflow:latest" and svc["build"]["dockerfile"] == "docker/Dockerfile"
         assert "axiswatch-data:/opt/axiswatch/data" in svc["volumes"]
-        assert {"airflow.env", "secrets.env"} <= set(svc["env_file"])
+        assert svc["env_file"] == ["airflow.env"]
         for dep in svc["depends_on"]:
             assert dep in services
     assert services["airflow-worker"]["command"] == ["airflow", "celery", "worker"]
@@ -34,15 +34,21 @@ def test_compose_has_a_real_celery_deployment(repo_root):
 
 
 def test_no_secrets_in_tracked_config(repo_root):
-    for path in ["docker/docker-compose.yaml", "docker/airflow.env", "config/settings.yaml"]:
-        text = (repo_root / path).read_text()
-        assert not re.search(r"(PASSWORD|SECRET|FERNET|WEBHOOK)\w*\s*[=:]\s*\S{4,}", text), path
+    for path in ["docker/docker-compose.yaml", "docker/airflow.env", "config/settings.yaml", "docker/settings.lake.yaml"]:
+        # compose's ${VAR} references are not values: the values are in docker/.env
+        text = re.sub(r"[\"']?\$\{[^}]*\}[\"']?", "", (repo_root / path).read_text())
+        assert not re.search(r"(PASSWORD|SECRET|FERNET|WEBHOOK)\w*[ \t]*[=:][ \t]*\S{4,}", text), path
 
 
 def test_dockerfile_installs_from_the_lock_and_ships_what_commands_use(repo_root):
     text = (repo_root / "docker/Dockerfile").read_text()
-    assert text.startswith("# ") and "FROM apache/airflow:3.3" in text
-    assert "uv export --frozen" in text
+    assert text.startswith("# ") and "FROM apache/airflow:${AIRFLOW_VERSION}-python3.11" in text
+    lock = (repo_root / "uv.lock").read_text()
+    version = re.search(r'ARG AIRFLOW_VERSION=(\S+)', text).group(1)
+    assert f'name = "apache-airflow"\nversion = "{version}"' in lock  # the image's Airflow is the locked one
+    assert "uv export --frozen --no-dev --extra cluster" in text
+    assert "constraints-${AIRFLOW_VERSION}/constraints-3.11.txt" in text and "--constraint" in text
+    assert f'"apache-airflow==${{AIRFLOW_VERSION}}" -r /tmp/requirements.txt' in text and "pip check" in text
     for folder in ("axiswatch", "ingest", "transform", "warehouse", "dags", "config", "scripts"):
         assert f"COPY --chown=airflow:root {folder} ./{folder}" in text
     commands = [" ".join(s["command"]) for s in compose(repo_root)["services"].values() if "command" in s]
@@ -87,5 +93,91 @@ def test_multi_machine_lake_catalog_in_postgres_and_files_on_the_shared_volume(r
     mount = "/opt/axiswatch/data"
     assert location.data_path.startswith(mount + "/")
     assert all(f"axiswatch-data:{mount}" in doc["services"][s]["volumes"] for s in AIRFLOW_SERVICES)
-    assert "PGPASSWORD=" in (repo_root / "docker/secrets.env.example").read_text()
+    assert "PGPASSWORD" in doc["services"]["airflow-worker"]["environment"]
     assert f"COPY --chown=airflow:root {env['AXISWATCH_CONFIG']} ./{env['AXISWATCH_CONFIG']}" in (repo_root / "docker/Dockerfile").read_text()
+
+
+def test_every_service_is_healthchecked_and_waits_for_healthy_dependencies(repo_root):
+    services = compose(repo_root)["services"]
+    for name, svc in services.items():
+        if name != "airflow-init":  # a one-shot job: the others wait for it to complete
+            assert svc["healthcheck"]["test"], name
+        for dep, condition in svc.get("depends_on", {}).items():
+            expected = "service_completed_successfully" if dep == "airflow-init" else "service_healthy"
+            assert condition == {"condition": expected}, (name, dep)
+    for name in ("airflow-scheduler", "airflow-triggerer", "airflow-worker"):
+        assert "airflow-apiserver" in services[name]["depends_on"], name  # they call the execution API
+    env = dict(line.split("=", 1) for line in (repo_root / "docker/airflow.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "True"  # the scheduler's healthcheck URL
+
+
+def test_each_secret_reaches_only_the_services_that_use_it(repo_root):
+    """The env file compose reads (--env-file docker/.env, copied from .env.example) names each
+    secret once; compose hands it only to the services listed here."""
+    sys.path.insert(0, str(repo_root / "scripts"))
+    from cluster import read_env_file, service_environment
+
+    example = read_env_file(repo_root / "docker/.env.example")
+    assert set(example) == {"POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "AXISWATCH_OPS_WEBHOOK"}
+    marker = {k: f"<{k}>" for k in example}
+    services = compose(repo_root)["services"]
+    holders = {k: set() for k in example}
+    for name in services:
+        for value in service_environment(name, marker).values():
+            for key, mark in marker.items():
+                if mark in value:
+                    holders[key].add(name)
+    assert holders["POSTGRES_PASSWORD"] == set(services) - {"redis"}
+    assert holders["AIRFLOW_JWT_SECRET"] == {"airflow-apiserver", "airflow-scheduler", "airflow-triggerer"}
+    assert holders["AXISWATCH_OPS_WEBHOOK"] == {"airflow-worker", "airflow-dag-processor", "airflow-triggerer"}
+    assert "airflow-worker" not in holders["AIRFLOW_JWT_SECRET"] and "postgres" not in holders["AXISWATCH_OPS_WEBHOOK"]
+    compose_text = (repo_root / "docker/docker-compose.yaml").read_text()
+    assert "--env-file docker/.env " in compose_text and "docker/.env" in (repo_root / ".gitignore").read_text()
+    assert "POSTGRES_PASSWORD" in (repo_root / "README.md").read_text().split("### Deploying with Docker")[1]
+
+
+def test_cluster_demo_runs_each_service_with_exactly_its_compose_variables(repo_root, tmp_path):
+    """`make cluster-demo` builds every process's environment from the compose files; only host,
+    port and path values differ, plus the few local-only variables it names. A variable added to
+    compose reaches the demo, and the demo cannot set one compose does not know."""
+    sys.path.insert(0, str(repo_root / "scripts"))
+    from cluster import LOCAL_ONLY, SETTINGS_PLACES, Cluster, Ports, compose as cluster_compose
+
+    cluster = Cluster(folder=tmp_path, ports=Ports(postgres=5999, redis=6999, api=7999))  # nothing started
+    services = cluster_compose()["services"]
+    settings_vars = {f"AXISWATCH_{k.upper()}" for k in SETTINGS_PLACES}
+    for name, svc in services.items():
+        if "image" not in svc or not svc.get("env_file"):
+            continue
+        env = cluster.env(name)
+        mine = {k for k in env if k.startswith(("AIRFLOW", "AXISWATCH_", "PG", "POSTGRES"))}
+        expected = set(__import__("cluster").service_environment(name, cluster.variables))
+        assert mine - expected <= set(LOCAL_ONLY) | settings_vars, (name, mine - expected)
+        assert expected <= mine, name
+        for key, value in env.items():
+            if key in expected:
+                assert "postgres/" not in value and "redis://redis" not in value and "/opt/axiswatch" not in value, key
+    worker = cluster.env("airflow-worker")
+    assert worker["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:7999/execution/"
+    assert worker["AIRFLOW__CELERY__BROKER_URL"] == "redis://127.0.0.1:6999/0"
+    assert "@127.0.0.1:5999/airflow" in worker["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert worker["AXISWATCH_LAKE_CATALOG"] == "postgres:dbname=axiswatch_lake host=127.0.0.1 port=5999 user=airflow"
+    assert worker["AXISWATCH_STAGING_DIR"] == str(tmp_path / "data/staging")
+    assert worker["PGPASSWORD"] == cluster.variables["POSTGRES_PASSWORD"]
+
+
+def test_the_cluster_extra_is_locked(repo_root):
+    """What the deployment imports (CeleryExecutor, Redis broker, PostgreSQL metadata DB) is pinned."""
+    import tomllib
+
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    extra = project["project"]["optional-dependencies"]["cluster"]
+    names = {re.split(r"[<>=\[ ]", r, maxsplit=1)[0] for r in extra}
+    assert names == {"apache-airflow-providers-celery", "apache-airflow-providers-postgres", "celery", "redis",
+                     "psycopg2-binary", "asyncpg"}
+    lock = (repo_root / "uv.lock").read_text()
+    for name in names:
+        assert re.search(rf'^name = "{name}"\nversion = "[^"]+"', lock, flags=re.M), name
+    assert 'provides-extras = ["cluster"]' in lock

@@ -1,0 +1,115 @@
+"""`make bench-cluster`: the benchmark night through the Celery cluster (scripts/cluster.py: the
+compose services on this machine, two workers) beside the same night through `axiswatch run`,
+both into a DuckLake whose catalog is on the cluster's PostgreSQL: the scheduler's overhead as a
+ratio of wall times. Prints one JSON object, with the machine's load average before and after
+(the machine is shared: a busy neighbour slows both sides, the cluster more).
+
+Usage: python -m benchmarks.cluster [--feeds 500 --entries 50 --pages 10000 --hosts 50 --latency 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+DAG = "axiswatch_ingest"
+
+SUMMARY = """
+import json, os, sys
+from axiswatch.orchestration import run_summary
+print(json.dumps(run_summary(os.environ["AXISWATCH_CONFIG"], sys.argv[1]), default=str))
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--entries", type=int, default=50, help="entries per feed")
+    parser.add_argument("--pages", type=int, default=10000, help="distinct article pages")
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers (one task each at a time)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds the cluster's run may take")
+    args = parser.parse_args(argv)
+
+    from benchmarks.corpus import build, serve
+    from cluster import Cluster, ClusterError
+
+    corpus = build(args.feeds, args.entries, args.pages, args.hosts)
+    servers, port = serve(corpus, args.latency)
+    cluster = Cluster(workers=args.workers)
+    feeds = cluster.folder / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"feeds": [{"name": f"feed-{i}", "url": u.replace("{PORT}", str(port))}
+                                               for i, u in enumerate(corpus.feed_urls)]}), encoding="utf-8")
+    # The night's HTTP settings (benchmarks/night.py), the rest from the compose settings file.
+    cluster.settings_env = {
+        "AXISWATCH_FEEDS_FILE": str(feeds), "AXISWATCH_HTTP__ALLOW_NETWORKS": '["127.0.0.0/8"]',
+        "AXISWATCH_HTTP__RETRIES": "1", "AXISWATCH_HTTP__BACKOFF_BASE": "0.2", "AXISWATCH_WORKERS": "64",
+        "AXISWATCH_HTTP__CONNECT_TIMEOUT": "5", "AXISWATCH_HTTP__READ_TIMEOUT": "10", "AXISWATCH_HTTP__DEADLINE": "20",
+    }
+    load_before = os.getloadavg()
+    result: dict = {"benchmark": "cluster", "corpus": {"feeds": args.feeds, "entries": args.feeds * args.entries,
+                                                       "pages": args.pages, "hosts": args.hosts, "latency_s": args.latency},
+                    "workers": args.workers, "cores": os.cpu_count()}
+    try:
+        cluster.start_postgres()
+        # `axiswatch run` first, into its own lake database on the same server, with the same
+        # settings a worker task sees (only the catalog database and data folder differ).
+        env = cluster.env("airflow-worker")
+        psql = [str(cluster.pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.ports.postgres), "-U", "airflow",
+                "axiswatch_lake_cli"]
+        subprocess.run(psql, env={**os.environ, "PGPASSWORD": env["PGPASSWORD"]}, check=True, capture_output=True)
+        cli_env = {**env, "AXISWATCH_LAKE_CATALOG": env["AXISWATCH_LAKE_CATALOG"].replace("axiswatch_lake", "axiswatch_lake_cli"),
+                   "AXISWATCH_LAKE_DATA_PATH": str(cluster.data / "lake-cli") + "/"}
+        started = time.perf_counter()
+        run = subprocess.run([str(ROOT / ".venv/bin/axiswatch"), "run", "--config", str(ROOT / env["AXISWATCH_CONFIG"]),
+                              "--json"], env=cli_env, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
+        cli_s = time.perf_counter() - started
+        if run.returncode:
+            raise ClusterError(f"axiswatch run failed: {run.stderr[-2000:]}")
+        cli = json.loads(run.stdout.strip().splitlines()[-1])
+        result["axiswatch_run"] = {"seconds": round(cli_s, 1), "articles_new": cli.get("articles_new"),
+                                   "feeds_ok": cli.get("feeds_ok"), "pages_failed": cli.get("pages_failed")}
+
+        started = time.perf_counter()
+        cluster.start_redis()
+        cluster.start_airflow()
+        cluster.wait_for_dag(DAG)
+        result["cluster_start_s"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        cluster.trigger(DAG, "bench-1")
+        state = cluster.wait_for_run(DAG, "bench-1", args.timeout)
+        cluster_s = time.perf_counter() - started
+        summary = json.loads(cluster.python(SUMMARY, "bench-1"))
+        tasks = cluster.query("SELECT task_id, count(*), round(sum(extract(epoch FROM end_date - start_date))::numeric, 1) "
+                              "FROM task_instance WHERE dag_id = %s AND run_id = 'bench-1' GROUP BY task_id", DAG)
+        span = cluster.query("SELECT extract(epoch FROM max(end_date) - min(start_date)) FROM task_instance "
+                             "WHERE dag_id = %s AND run_id = 'bench-1'", DAG)[0][0]
+        result["cluster_run"] = {"state": state, "seconds": round(cluster_s, 1), "articles_new": summary["articles_new"],
+                                 "feeds_ok": summary["feeds_ok"], "pages_failed": summary["pages_failed"],
+                                 "first_task_start_to_last_task_end_s": round(float(span), 1),
+                                 "tasks": {t: {"count": n, "task_seconds": float(s or 0)} for t, n, s in tasks}}
+        # A failed run's wall time includes its retries' waits: no ratio for it.
+        result["cluster_vs_axiswatch_run"] = round(cluster_s / cli_s, 2) if state == "success" else None
+        result["same_articles"] = summary["articles_new"] == cli.get("articles_new")
+    finally:
+        for server in servers:
+            server.shutdown()
+        cluster.stop()
+    result["load_average_before"] = [round(x, 2) for x in load_before]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
