@@ -261,20 +261,23 @@ def demo(
     except OSError as exc:
         _fail(f"cannot serve the demo on 127.0.0.1:{port}: {exc.strerror} (is another demo server running?)")
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    import tempfile
+
     try:
         actual = server.server_address[1]
-        feeds = _feeds_for_port(actual) if actual != 8765 else None
-        _run(Path("demo/settings.yaml"), feeds, db, [], json_out)
+        with tempfile.TemporaryDirectory(prefix="axiswatch-demo-") as folder:
+            feeds = _feeds_for_port(actual, Path(folder)) if actual != 8765 else None
+            _run(Path("demo/settings.yaml"), feeds, db, [], json_out)
     finally:
         server.shutdown()
         server.server_close()
 
 
-def _feeds_for_port(port: int) -> Path:
-    """A copy of demo/feeds.yaml pointing at another port (written under data/)."""
+def _feeds_for_port(port: int, folder: Path) -> Path:
+    """A copy of demo/feeds.yaml pointing at another port, in ``folder`` (gone after the run:
+    one file per port used to pile up beside the warehouse)."""
     text = Path("demo/feeds.yaml").read_text(encoding="utf-8").replace("127.0.0.1:8765", f"127.0.0.1:{port}")
-    path = Path("data") / f"demo-feeds-{port}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = folder / "feeds.yaml"
     path.write_text(text, encoding="utf-8")
     return path
 
