@@ -181,3 +181,10 @@ def test_the_cluster_extra_is_locked(repo_root):
     for name in names:
         assert re.search(rf'^name = "{name}"\nversion = "[^"]+"', lock, flags=re.M), name
     assert 'provides-extras = ["cluster"]' in lock
+
+
+def test_the_ci_entry_point_is_a_valid_script(repo_root):
+    """CI runs `bash .ci/run` on a fresh clone: a quoting slip there fails every CI run (bash reads
+    a script line by line, so the commands before the slip run and the run still fails)."""
+    result = subprocess.run(["bash", "-n", str(repo_root / ".ci/run")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
