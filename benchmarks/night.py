@@ -447,6 +447,7 @@ def night(args: argparse.Namespace) -> dict:
         "rerun_feeds_not_modified": second.entries_seen == 0,
         "articles_new": first.articles_new, "duplicates": first.duplicates, "stories_new": first.stories_new,
         "articles_per_s": round(first.articles_new / end_to_end, 1),
+        "stages_s": {stage: round(clock.seconds(stage), 2) for stage in sorted(clock.first)},
         "stages_items_per_s": {
             "feed_fetch_and_parse": round(clock.items["feeds"] / clock.seconds("feeds"), 1),
             "article_fetch": round(clock.items["articles"] / clock.seconds("articles"), 1),
