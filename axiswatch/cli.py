@@ -274,8 +274,8 @@ def demo(
 
 
 def _feeds_for_port(port: int, folder: Path) -> Path:
-    """A copy of demo/feeds.yaml pointing at another port, in ``folder`` (gone after the run:
-    one file per port used to pile up beside the warehouse)."""
+    """A copy of demo/feeds.yaml pointing at another port, in ``folder`` (gone after the run, so
+    demos on many ports leave nothing beside the warehouse)."""
     text = Path("demo/feeds.yaml").read_text(encoding="utf-8").replace("127.0.0.1:8765", f"127.0.0.1:{port}")
     path = folder / "feeds.yaml"
     path.write_text(text, encoding="utf-8")

@@ -1,6 +1,6 @@
 """Articles built and tagged where their page is extracted, before they are stored.
 
-A night's tagging used to wait for the load and then run on one core; building and tagging each
+Tagging after the load waits for the last page and runs on one core; building and tagging each
 article in the extraction worker that just extracted its page spreads the work over every core
 while other pages are still downloading. The load stores that very article, so its tag equals
 the tag the tag step would make from the stored row; the tag step takes it instead of reading
