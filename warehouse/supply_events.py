@@ -13,12 +13,15 @@ import duckdb
 import pyarrow as pa
 
 from transform.supply_events import SupplyEvent, SupplyEventExtractor
-from warehouse.db import in_transaction
+from warehouse.db import in_transaction, registered
 from warehouse.load import append_new
 
+# The text of an article whose events were read already (``_preread``) is not read again.
 _UNREAD = """
-    SELECT a.id, coalesce(a.title, ''), coalesce(a.summary, ''), coalesce(a.text, ''), coalesce(a.language, '')
-    FROM article_clusters c JOIN articles a ON a.id = c.article_id
+    SELECT a.id, p.id IS NOT NULL,
+           CASE WHEN p.id IS NULL THEN coalesce(a.title, '') END, CASE WHEN p.id IS NULL THEN coalesce(a.summary, '') END,
+           CASE WHEN p.id IS NULL THEN coalesce(a.text, '') END, coalesce(a.language, '')
+    FROM article_clusters c JOIN articles a ON a.id = c.article_id LEFT JOIN _preread p ON p.id = a.id
     WHERE c.cluster_id IN (SELECT cluster_id FROM story_axis)
       AND NOT EXISTS (SELECT 1 FROM supply_event_scans s WHERE s.article_id = a.id AND s.extractor_version = ?)
     ORDER BY a.id
@@ -41,15 +44,15 @@ def extract_stored(con: duckdb.DuckDBPyConnection, extractor: SupplyEventExtract
     they are."""
     extractor = extractor or SupplyEventExtractor.from_file()
     summary = EventSummary(extractor.version)
-    rows = con.execute(_UNREAD, [extractor.version]).fetchall()
+    preread = preread or {}
+    with registered(con, "_preread", pa.table({"id": pa.array(list(preread), pa.string())})):
+        rows = con.execute(_UNREAD, [extractor.version]).fetchall()
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
         now = datetime.now(UTC)
         scans, events = [], []
-        for article_id, title, text_summary, text, language in batch:
-            found = preread.get(article_id) if preread else None
-            if found is None:
-                found = extractor.extract(title, text_summary, text, language)
+        for article_id, was_read, title, text_summary, text, language in batch:
+            found = preread[article_id] if was_read else extractor.extract(title, text_summary, text, language)
             scans.append({"article_id": article_id, "extractor_version": extractor.version,
                           "events": len(found), "scanned_at": now})
             events += [{"article_id": article_id, "extractor_version": extractor.version, **e.as_json()} for e in found]
