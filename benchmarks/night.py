@@ -309,6 +309,22 @@ def newspaper4k_rate(urls: list[str]) -> float | None:
     return len(urls) / (time.perf_counter() - started)
 
 
+def _cpu_seconds(servers: list) -> dict[str, float]:
+    """User plus system CPU seconds so far: this process, its finished worker processes, and the
+    loopback servers' process (when they run apart)."""
+    import psutil
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    served = 0.0
+    for server in servers:
+        process = getattr(server, "process", None)
+        if process is not None and process.pid is not None:
+            times = psutil.Process(process.pid).cpu_times()
+            served += times.user + times.system
+    return {"pipeline": own.ru_utime + own.ru_stime, "workers": children.ru_utime + children.ru_stime,
+            "servers": served}
+
+
 def warehouse_mb(work: Path) -> dict:
     """Sizes of what the warehouse left in the work folder: database/catalog files, the analysts'
     snapshot, the lake's Parquet files, the search index file."""
@@ -385,10 +401,12 @@ def night(args: argparse.Namespace) -> dict:
         db = args.db
 
     clock = StageClock()
+    cpu_before = _cpu_seconds(servers)
     started = time.perf_counter()
     with recorded_loads() as loads:
         first = run_pass(sources, db, http, tagger, args.workers, clock, reports_dir=work / "reports")
     end_to_end = time.perf_counter() - started
+    cpu = {k: round(v - cpu_before[k], 1) for k, v in _cpu_seconds(servers).items()}
     rerun_clock = StageClock()
     started = time.perf_counter()
     second = run_pass(sources, db, http, tagger, args.workers, rerun_clock, reports_dir=work / "reports")
@@ -401,6 +419,7 @@ def night(args: argparse.Namespace) -> dict:
             "benchmark": "night", "backend": args.backend,
             "warehouse_mb": warehouse_mb(Path(args.db).parent if args.db else work),
             "end_to_end_s": round(end_to_end, 1), "rerun_s": round(rerun, 2), "articles_new": first.articles_new,
+            "cpu_s": cpu,
             "stages_s": {stage: round(clock.seconds(stage), 2) for stage in sorted(clock.first)},
             "rerun_stages_s": {stage: round(rerun_clock.seconds(stage), 2) for stage in sorted(rerun_clock.first)},
             "peak_rss_mb": _rss_mb(),
@@ -443,6 +462,9 @@ def night(args: argparse.Namespace) -> dict:
         # stories, search index, snapshot) is what we add to it.
         "floor_s": round(args.pages / alone, 1),
         "vs_floor": round(end_to_end / (args.pages / alone), 2),
+        # CPU seconds of the first night by who spent them: the pipeline's own process, its worker
+        # processes (extraction, feed parsing, signatures) and the loopback hosts serving it.
+        "cpu_s": cpu,
         "rerun_s": round(rerun, 2),
         "rerun_feeds_not_modified": second.entries_seen == 0,
         "articles_new": first.articles_new, "duplicates": first.duplicates, "stories_new": first.stories_new,

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_axiswatch
 
 from evaluation.supply_events import SETS, load_items, score
-from transform.supply_events import PatternsError, SupplyEventExtractor, split_sentences
+from transform.supply_events import PatternsError, SupplyEventExtractor, _Language, split_sentences
 from warehouse.supply_events import extract_stored
 
 
@@ -81,6 +81,23 @@ def test_quality_on_the_labelled_sets(extractor):
         assert {i["language"] for i in items} == {"en", "ko", "ru", "uk", "pl"}
         assert sum(not i["events"] for i in items) >= 8  # negatives: denials, hypotheticals, no supply
     assert sum(len(load_items(p)) for p in SETS) >= 80
+
+
+def test_reading_only_the_terms_a_text_holds_changes_no_event(extractor, monkeypatch):
+    """Each text part is read with only the terms whose first word it contains (one automaton
+    pass): the same events, evidence and claimants as reading it with every term, also when the
+    language is unknown and every language's rules apply."""
+    items = [item for path in SETS for item in load_items(path)]
+    parts = [(i.get("title", ""), i.get("summary", ""), i.get("text", ""), language)
+             for i in items for language in (i["language"], "")]
+
+    def read(item):
+        return [e.as_json() for e in extractor.extract(*item)]
+
+    narrowed = [read(item) for item in parts]
+    monkeypatch.setattr(_Language, "within", lambda self, lower: self)
+    assert [read(item) for item in parts] == narrowed
+    assert sum(map(len, narrowed)) >= 100
 
 
 def test_a_broken_patterns_file_is_one_clear_error(tmp_path):
