@@ -90,6 +90,13 @@ class _Terms:
         self.patterns = [(key, *_compile(t, korean), t) for key, ts in terms.items() for t in ts]
         # Each term's first word as written: a substring test (fast) before its regex (slow).
         self._hints = [re.split(r"[\s*]", t.lstrip("=^"), maxsplit=1)[0] for _, _, _, _, t in self.patterns]
+        self._always: list[int] = []  # terms ``only`` keeps whatever it is given
+        self._by_hint: dict[str, list[int]] = {}
+        for i, ((_, _, case, _, _), hint) in enumerate(zip(self.patterns, self._hints)):
+            if case or _common(hint):
+                self._always.append(i)
+            else:
+                self._by_hint.setdefault(hint, []).append(i)
 
     def present(self, text: str, lower: str) -> bool:
         """Whether any term occurs (a quick test before the work ``find`` does). Each term's first
@@ -100,8 +107,8 @@ class _Terms:
                    if hint in (text if case else lower))
 
     def hints(self) -> set[str]:
-        """The first words of the case-folded terms (what ``only`` is given the found ones of)."""
-        return {hint for (_, _, case, _, _), hint in zip(self.patterns, self._hints) if not case}
+        """The first words of the case-folded terms that ``only`` is given the found ones of."""
+        return set(self._by_hint)
 
     def only(self, found: set[str]) -> _Terms:
         """These terms less the case-folded ones whose first word is not in ``found``: the first
@@ -109,9 +116,10 @@ class _Terms:
         that can match there instead of all of them (case-sensitive terms are few and kept)."""
         narrowed = object.__new__(_Terms)
         narrowed.korean, narrowed.particles = self.korean, self.particles
-        kept = [(p, hint) for p, hint in zip(self.patterns, self._hints) if p[2] or not hint or hint in found]
-        narrowed.patterns = [p for p, _ in kept]
-        narrowed._hints = [hint for _, hint in kept]
+        kept = sorted(self._always + [i for hint in found.intersection(self._by_hint) for i in self._by_hint[hint]])
+        narrowed.patterns = [self.patterns[i] for i in kept]
+        narrowed._hints = [self._hints[i] for i in kept]
+        narrowed._always, narrowed._by_hint = list(range(len(kept))), {}
         return narrowed
 
     def find(self, text: str, lower: str) -> list[tuple[int, int, str, str]]:
@@ -131,6 +139,13 @@ class _Terms:
             if not any(f[0] < k[1] and k[0] < f[1] for k in kept):
                 kept.append(f)
         return kept
+
+
+def _common(hint: str) -> bool:
+    """A first word too short to narrow anything ("in", "в", "w"): it occurs in nearly every text
+    and, searched for, yields a hit per occurrence; its terms are always kept. Two Hangul
+    syllables (북한, 파병) are a specific word."""
+    return len(hint) < 2 or (len(hint) == 2 and not any("\uac00" <= ch <= "\ud7a3" for ch in hint))
 
 
 def _words(value, what: str) -> list[str]:

@@ -24,7 +24,7 @@ from transform.clusters import (
     signatures,
 )
 from transform.event_links import EventDoc, EventFeatures, EventIndex, FeatureExtractor, assign_event, event_id_for
-from warehouse.db import in_transaction, registered
+from warehouse.db import id_table, in_transaction, registered
 from warehouse.rows import TIME
 
 if TYPE_CHECKING:
@@ -144,9 +144,9 @@ def refresh_story_axis(con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str
     its row."""
     if not cluster_ids:
         return
-    ids = list(cluster_ids)
-    con.execute("DELETE FROM story_axis WHERE cluster_id IN (SELECT unnest($ids))", {"ids": ids})
-    con.execute("INSERT INTO story_axis SELECT * FROM story_axis_of($ids, $now)", {"ids": ids, "now": now})
+    with registered(con, "_axis_ids", id_table(cluster_ids)):
+        con.execute("DELETE FROM story_axis WHERE cluster_id IN (SELECT id FROM _axis_ids)")
+        con.execute("INSERT INTO story_axis SELECT * FROM story_axis_of((SELECT list(id) FROM _axis_ids), ?)", [now])
 
 
 def stories_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[str]:
@@ -181,19 +181,18 @@ def unlinked_stories(con: duckdb.DuckDBPyConnection, cluster_ids: Sequence[str])
     own event)."""
     if not cluster_ids:
         return []
-    rows = con.execute(
-        """
-        SELECT s.id, coalesce(a.title, ''), coalesce(nullif(a.summary, ''), left(coalesce(a.text, ''), 600)),
-               coalesce(a.published_at, s.first_seen_at) AS t, coalesce(a.language, ''), coalesce(a.outlet, ''),
-               x.cluster_id IS NOT NULL
-        FROM story_clusters s ANTI JOIN story_events e ON e.cluster_id = s.id
-        LEFT JOIN articles a ON a.id = substr(s.id, 3)
-        LEFT JOIN story_axis x ON x.cluster_id = s.id
-        WHERE s.id IN (SELECT unnest($ids))
-        ORDER BY t, s.id
-        """,
-        {"ids": list(cluster_ids)},
-    ).fetchall()
+    with registered(con, "_unlinked_ids", id_table(cluster_ids)):
+        rows = con.execute(
+            """
+            SELECT s.id, coalesce(a.title, ''), coalesce(nullif(a.summary, ''), left(coalesce(a.text, ''), 600)),
+                   coalesce(a.published_at, s.first_seen_at) AS t, coalesce(a.language, ''), coalesce(a.outlet, ''),
+                   x.cluster_id IS NOT NULL
+            FROM story_clusters s ANTI JOIN story_events e ON e.cluster_id = s.id
+            LEFT JOIN articles a ON a.id = substr(s.id, 3)
+            LEFT JOIN story_axis x ON x.cluster_id = s.id
+            WHERE s.id IN (SELECT id FROM _unlinked_ids)
+            ORDER BY t, s.id
+            """).fetchall()
     return [(EventDoc(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in rows]
 
 
@@ -298,7 +297,7 @@ def cluster_unclustered(
     extract_stored(con, extractor, preread=preread)
     summary.articles, summary.stories_new, summary.joined = len(assignments), len(founded), len(assignments) - len(founded)
     if founded:
-        summary.axis_stories_new = con.execute(
-            "SELECT count(*) FROM v_axis_stories WHERE cluster_id IN (SELECT unnest(?))", [sorted(founded)]
-        ).fetchone()[0]
+        with registered(con, "_founded", id_table(founded)):
+            summary.axis_stories_new = con.execute(
+                "SELECT count(*) FROM v_axis_stories WHERE cluster_id IN (SELECT id FROM _founded)").fetchone()[0]
     return summary
