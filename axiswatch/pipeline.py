@@ -99,6 +99,7 @@ def run_pass(
     try:
         prepared = done["prepared"] = steps.prepare(ctx, on_wait)  # a refused file or RunBusy: nothing to mark
     except BaseException as exc:
+        steps.release(ctx)
         exc.summary = _summary(ctx, db, done, exc)
         raise
     indexing = None
@@ -124,6 +125,8 @@ def run_pass(
         steps.fail(ctx, f"{type(exc).__name__}: {exc}".splitlines()[0])
         exc.summary = _summary(ctx, db, done, exc)
         raise
+    finally:
+        steps.release(ctx)
     return _summary(ctx, db, done)
 
 

@@ -87,7 +87,7 @@ def prepare(ctx: RunContext, on_wait: Callable[[str], None] | None = None) -> Pr
 
 def _claim_and_prepare(ctx: RunContext, on_wait: Callable[[str], None] | None) -> Prepared:
     from warehouse import load, runs
-    from warehouse.db import open_warehouse
+    from warehouse.db import WarehouseLocked, open_warehouse
 
     me = runs.Claimant.this_process(ctx.run_id, ctx.started_at, ctx.orchestrator)
     wait = ctx.settings.run_wait_seconds
@@ -95,19 +95,27 @@ def _claim_and_prepare(ctx: RunContext, on_wait: Callable[[str], None] | None) -
     announced = False
     while True:
         # A file held longer than warehouse.lock_wait_seconds fails here as locked, naming the PID
-        # (a stranger's lock must fail fast); the wait for another run is on its claim row below.
-        con = open_warehouse(ctx.database)
+        # (a stranger's lock must fail fast), unless the holder is another run (its marker beside
+        # the file names its process): that run is waited for like one found by its claim row.
         try:
-            now = datetime.now(UTC)
-            abandoned = runs.abandon_stale(con, now, ctx.settings.stale_after(), me.host, keep=ctx.run_id)
-            holder = runs.try_claim(con, me)
+            con = open_warehouse(ctx.database)
+        except WarehouseLocked as exc:
+            holder = runs.run_holding(ctx.database, exc.holder_pid)
             if holder is None:
-                load.sync_feeds(con, ctx.sources)
-                if abandoned:
-                    runs.record(con, ctx.run_id, repaired=len(abandoned))
-                return Prepared(load.feed_states(con), [r["run_id"] for r in abandoned])
-        finally:
-            con.close()  # never held while waiting: the other run needs the file
+                raise
+        else:
+            try:
+                now = datetime.now(UTC)
+                abandoned = runs.abandon_stale(con, now, ctx.settings.stale_after(), me.host, keep=ctx.run_id)
+                holder = runs.try_claim(con, me)
+                if holder is None:
+                    runs.mark_running(ctx.database, me)
+                    load.sync_feeds(con, ctx.sources)
+                    if abandoned:
+                        runs.record(con, ctx.run_id, repaired=len(abandoned))
+                    return Prepared(load.feed_states(con), [r["run_id"] for r in abandoned])
+            finally:
+                con.close()  # never held while waiting: the other run needs the file
         if time.monotonic() >= deadline:
             raise runs.RunBusy(
                 f"warehouse {ctx.database} is in use by run {runs.describe(holder)}; "
@@ -117,6 +125,16 @@ def _claim_and_prepare(ctx: RunContext, on_wait: Callable[[str], None] | None) -
             on_wait(f"waiting for run {runs.describe(holder)} to finish (up to {wait:g}s)")
             announced = True
         time.sleep(min(2.0, max(0.0, deadline - time.monotonic())) * random.uniform(0.5, 1.0) + 0.05)
+
+
+def release(ctx: RunContext) -> None:
+    """The run's process is done with the warehouse: remove its marker (see ``warehouse.runs``)."""
+    from warehouse.runs import unmark_running
+
+    try:
+        unmark_running(ctx.database, ctx.run_id)
+    except OSError:  # a marker that cannot be removed names a process that is gone: it is ignored
+        pass
 
 
 def fetch_feeds(ctx: RunContext, states: dict[str, FeedState], client: HttpClient) -> list[FeedResult]:

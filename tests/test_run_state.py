@@ -121,6 +121,77 @@ def test_a_second_run_waits_for_the_first_and_then_adds_nothing(server, tmp_path
     assert query(db, "SELECT status FROM pipeline_runs") == [("finished",), ("finished",)]
 
 
+HOLD = """
+import sys, time
+from datetime import UTC, datetime
+import duckdb
+from warehouse.runs import Claimant, mark_running, unmark_running
+db, marked = sys.argv[1], sys.argv[2] == "run"
+if marked:
+    mark_running(db, Claimant.this_process("run-holder", datetime.now(UTC)))
+con = duckdb.connect(db)
+print("ok", flush=True)
+time.sleep(float(sys.argv[3]))
+con.close()
+unmark_running(db, "run-holder")
+"""
+
+
+def hold(db: Path, as_run: bool, seconds: float, repo_root: Path) -> subprocess.Popen:
+    """A process that holds the warehouse file for ``seconds``, saying it is a run or not."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db), "run" if as_run else "stranger", str(seconds)],
+                              cwd=repo_root, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "ok"
+    return holder
+
+
+def test_a_run_holding_the_file_through_a_long_step_is_waited_for(server, tmp_path, repo_root):
+    """A step can hold the file longer than warehouse.lock_wait_seconds; a second run waits for
+    that run (run_wait_seconds) instead of failing as locked, while a stranger holding the file
+    (a DuckDB shell) still fails it at once. A run's marker names it while it runs, then goes."""
+    slow_site(server, pages=2, delay=0.1)
+    settings, _ = write_config(tmp_path, server, run_wait=60)
+    settings.write_text(settings.read_text() + "warehouse:\n  lock_wait_seconds: 1\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    marker = tmp_path / "w.duckdb.run"
+
+    holder = hold(db, as_run=True, seconds=5, repo_root=repo_root)
+    started = time.monotonic()
+    waiter = start_run(settings, db, repo_root)
+    out, err = waiter.communicate(timeout=120)
+    holder.wait(timeout=30)
+    assert waiter.returncode == 0, err
+    assert "waiting for run run-holder" in err and time.monotonic() - started >= 4
+    assert json.loads(out)["articles_new"] == 2
+    assert not marker.exists()  # the waiter's own marker is gone with it; the holder removed its own
+
+    stranger = hold(db, as_run=False, seconds=30, repo_root=repo_root)
+    try:
+        refused = start_run(settings, db, repo_root)
+        _, err = refused.communicate(timeout=60)
+        assert refused.returncode == 2 and f"is locked by PID {stranger.pid}" in err, err
+        assert "waiting for run" not in err and "Traceback" not in err
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_running_run_names_its_process_beside_the_file(server, tmp_path, repo_root):
+    slow_site(server, pages=4, delay=1.0)
+    settings, _ = write_config(tmp_path, server, run_wait=0)
+    db = tmp_path / "w.duckdb"
+    marker = tmp_path / "w.duckdb.run"
+    run = start_run(settings, db, repo_root)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    seen = json.loads(marker.read_text())
+    assert seen["pid"] == run.pid and seen["run_id"].startswith("run-")
+    assert run.wait(timeout=120) == 0
+    assert not marker.exists()
+    assert query(db, "SELECT run_id FROM pipeline_runs") == [(seen["run_id"],)]
+
+
 def test_a_killed_run_is_abandoned_and_the_next_run_repairs_it(server, tmp_path, repo_root):
     slow_site(server, pages=8, delay=1.0)
     settings, _ = write_config(tmp_path, server, run_wait=0)

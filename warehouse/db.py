@@ -60,9 +60,10 @@ _LOCKED = ("could not set lock on file", "conflicting lock is held")  # never ju
 
 
 class WarehouseLocked(WarehouseError):
-    """Another process holds the warehouse file."""
+    """Another process holds the warehouse file (``holder_pid``: its PID, when DuckDB says)."""
 
     cause = "locked"
+    holder_pid: int | None = None
 
 
 class WarehouseCorrupt(WarehouseError):
@@ -175,10 +176,12 @@ def connect(path: str | Path | Location, read_only: bool = False, wait: float | 
             if time.monotonic() >= deadline:
                 holder = _HOLDER.search(message)
                 who = f"PID {holder.group(2)} ({holder.group(1)})" if holder else "another process"
-                raise WarehouseLocked(
+                locked = WarehouseLocked(
                     f"warehouse {path} is locked by {who}; waited {waited:g}s (warehouse.lock_wait_seconds). "
                     f"Readers should open {path.with_name(path.stem + '.snapshot' + path.suffix)} instead"
-                ) from None
+                )
+                locked.holder_pid = int(holder.group(2)) if holder else None
+                raise locked from None
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(2.0, delay * 2)
         except (duckdb.Error, OSError) as exc:

@@ -12,14 +12,17 @@ processes that come and go: the claim is a row, not a lock held by a process.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
 from warehouse.db import WarehouseError, fetch_dicts, in_transaction
+from warehouse.location import Location
 
 ACTIVE = ("running", "loaded")
 DONE = ("loaded", "finished")  # the load committed (migration 010 renamed the old "success")
@@ -165,3 +168,59 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict]:
         " axis_stories_new, repaired, failure, errors FROM pipeline_runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
         [limit],
     ))
+
+
+# A command-line run on a DuckDB file holds the file through each of its steps, and a step can
+# hold it longer than another process may wait for a lock (warehouse.lock_wait_seconds): a second
+# run would then fail as "locked" instead of waiting for the first (run_wait_seconds). The first
+# run says which process it is in a small file beside the warehouse, so the second can tell a run
+# holding the file from a stranger (a forgotten DuckDB shell), which still fails fast. A DuckLake
+# has no file lock, and Airflow's task processes come and go: neither writes one.
+
+def _marker(database: str | Path) -> Path | None:
+    location = Location.parse(database)
+    if location.is_lake:
+        return None
+    path = Path(location.target)
+    return path.with_name(path.name + ".run")
+
+
+def mark_running(database: str | Path, me: Claimant) -> None:
+    """Say, beside the warehouse file, that this process runs ``me`` (command-line runs only)."""
+    path = _marker(database)
+    if path is None or me.pid is None:
+        return
+    record = {"run_id": me.run_id, "pid": me.pid, "host": me.host, "orchestrator": me.orchestrator,
+              "started_at": me.started_at.isoformat(), "status": "running"}
+    temporary = path.with_name(path.name + f".{me.pid}")
+    temporary.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def unmark_running(database: str | Path, run_id: str) -> None:
+    """Remove this run's marker (another run's is left alone)."""
+    path = _marker(database)
+    if path is None or (running_marker(path) or {}).get("run_id") != run_id:
+        return
+    path.unlink(missing_ok=True)
+
+
+def running_marker(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["started_at"] = datetime.fromisoformat(record["started_at"])
+        return record
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def run_holding(database: str | Path, pid: int | None) -> dict | None:
+    """The run whose process ``pid`` holds the warehouse file, if that process is a live run on
+    this host (its marker names it); None for any other holder."""
+    path = _marker(database)
+    if path is None or pid is None:
+        return None
+    record = running_marker(path)
+    if record is None or record.get("pid") != pid or record.get("host") != socket.gethostname():
+        return None
+    return None if _process_gone(record, record["host"]) else record
