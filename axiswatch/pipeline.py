@@ -116,7 +116,8 @@ def run_pass(
         indexing = steps.start_indexing(ctx, done["loaded"])  # beside tagging and clustering
         done["tags"] = steps.tag(ctx, tagger, pretagged={e.tag.id: e.tag for e in early.values() if e.tag})
         preread = {e.article.id: e.events for e in early.values() if e.events is not None}
-        done["stories"] = steps.cluster(ctx, (events, preread))
+        presigned = {e.article.id: e.signature for e in early.values() if e.signature is not None}
+        done["stories"] = steps.cluster(ctx, (events, preread), presigned)
         done["published"] = steps.publish(ctx, indexing)
         done["alerts"] = steps.alert(ctx)
     except BaseException as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # heavy modules load when a step runs, not when a task import
 
     from alerts.outbox import AlertSummary
     from ingest.http import HttpClient, HttpSettings
+    from transform.clusters import Signature
     from transform.early_tags import Early
     from transform.supply_events import SupplyEventExtractor
     from transform.tagging import Tag, Tagger
@@ -196,11 +197,13 @@ def fetch_pages(
     article and tags it (on every core, while other pages download), into ``early`` by canonical
     URL before the page is handed to ``on_extracted``: the builder and the tag step take them
     from there (see ``transform.early_tags``); with ``events``, new axis articles are read for
-    supply events there too."""
+    supply events there too; every new article's story signature is made there as well (the
+    cluster step takes it)."""
     from ingest.pages import fetch_articles
     from transform.early_tags import TagOnExtract
 
-    derive = TagOnExtract(entries, tagger, refetching, events) if tagger is not None and early is not None else None
+    derive = (TagOnExtract(entries, tagger, refetching, events, ctx.settings.clusters)
+              if tagger is not None and early is not None else None)
     return fetch_articles(client, entries, ctx.settings.workers, ctx.progress, ctx.settings.extraction,
                           sources=ctx.sources, on_extracted=on_extracted, derive=derive, derived=early)
 
@@ -314,16 +317,21 @@ def tag(ctx: RunContext, tagger: Tagger, pretagged: dict[str, Tag] | None = None
     return summary
 
 
-def cluster(ctx: RunContext, supply_events: tuple[SupplyEventExtractor, dict] | None = None) -> ClusterSummary:
+def cluster(ctx: RunContext, supply_events: tuple[SupplyEventExtractor, dict] | None = None,
+            presigned: Mapping[str, Signature] | None = None) -> ClusterSummary:
     """Give every stored article without a story one (this run's, and any a dead run left), and
     read the axis stories' copies for supply events (``supply_events``: the extractor and what it
-    read already, by article id)."""
+    read already, by article id; ``presigned``: story signatures made already, by article id)."""
     from warehouse.clusters import cluster_unclustered
     from warehouse.runs import record
 
+    # Events are linked with the topics the tagger read (settings.topics_file); a caller that
+    # handed run_pass its own tagger from elsewhere (a relative default that does not resolve
+    # here) gets the shipped topics, as its tagger most likely did.
+    topics = ctx.settings.topics_file if Path(ctx.settings.topics_file).is_file() else None
     with warehouse(ctx) as con:
-        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress,
-                                      supply_events=supply_events)
+        summary = cluster_unclustered(con, ctx.settings.clusters, ctx.run_id, ctx.progress, topics_file=topics,
+                                      supply_events=supply_events, presigned=presigned)
         record(con, ctx.run_id, clustered=summary.articles, stories_new=summary.stories_new,
                axis_stories_new=summary.axis_stories_new)
     return summary

@@ -104,6 +104,13 @@ def _base():
     return MinHash(num_perm=NUM_PERM, hashfunc=_identity, seed=1)
 
 
+def warm_signatures() -> None:
+    """Import what signatures need now (datasketch, and scipy under it): a process that forks
+    workers to make signatures does this first so each worker inherits it."""
+    _base()
+    from datasketch import MinHashLSH  # noqa: F401 - the story index's, imported once here too
+
+
 def _token_hashes(tokens: list[str]) -> np.ndarray:
     """Stable 32-bit hash of each token (crc32: the same in every process, unlike hash())."""
     crc = zlib.crc32

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from ingest.records import Entry, Extraction
 from transform.articles import Article, build_article
+from transform.clusters import Doc, Signature, signature, warm_signatures
+from transform.settings import ClusterSettings
 from transform.supply_events import SupplyEvent, SupplyEventExtractor
 from transform.tagging import Tag, Tagger
 
@@ -26,20 +28,26 @@ class Early:
     article: Article
     tag: Tag | None = None
     events: list[SupplyEvent] | None = None
+    signature: Signature | None = None  # its story signature (the cluster step assigns it a story)
 
 
 class TagOnExtract:
-    """``derive`` for the page extractor: the article a page makes, and its tag.
+    """``derive`` for the page extractor: the article a page makes, its tag and, given the
+    cluster settings, its story signature (shingling and hashing the text, the cluster step's
+    CPU work, done on every core while other pages download).
 
     Pages in ``skip`` get no tag: a failed page fetched again updates a stored article, keeping
     its stored summary, so the article stored is not the one built here."""
 
     def __init__(self, entries: Mapping[str, Entry], tagger: Tagger, skip: Container[str] = (),
-                 events: SupplyEventExtractor | None = None) -> None:
+                 events: SupplyEventExtractor | None = None, clusters: ClusterSettings | None = None) -> None:
         self.entries = entries
         self.tagger = tagger
         self.skip = skip
         self.events = events  # axis articles are also read for supply events (the cluster step stores them)
+        self.clusters = clusters  # and new articles get their story signatures (the cluster step uses them)
+        if clusters is not None:
+            warm_signatures()  # here, before the workers fork: they inherit it instead of each loading it
 
     def __call__(self, url: str, page: Extraction) -> Early | None:
         if url not in self.entries:
@@ -52,4 +60,9 @@ class TagOnExtract:
         events = None
         if self.events is not None and tag.is_axis:
             events = self.events.extract(article.title, article.summary, article.text, article.language)
-        return Early(article, tag, events)
+        sig = None
+        if self.clusters is not None:
+            # As the cluster step reads the stored row (warehouse.clusters.unclustered).
+            doc = Doc(article.id, article.title or "", article.text or "", article.summary or "", article.canonical_url)
+            sig = signature(doc, self.clusters)
+        return Early(article, tag, events, sig)

@@ -254,17 +254,27 @@ class ClusterSummary:
     events_joined: int = 0  # new stories linked to an event another story (in any language) founded
 
 
+def _signatures(docs: list[Doc], settings: ClusterSettings, presigned: Mapping[str, Signature]) -> list[Signature]:
+    """Each doc's signature: the one made already, else made now (on every core if many)."""
+    missing = [d for d in docs if d.id not in presigned]
+    made = dict(zip((d.id for d in missing), signatures(missing, settings))) if missing else {}
+    return [presigned[d.id] if d.id in presigned else made[d.id] for d in docs]
+
+
 def cluster_unclustered(
     con: duckdb.DuckDBPyConnection, settings: ClusterSettings | None = None, run_id: str | None = None,
     progress: Progress = no_progress, topics_file: str | Path | None = None,
     supply_events: tuple[SupplyEventExtractor, Mapping] | None = None,
+    presigned: Mapping[str, Signature] | None = None,
 ) -> ClusterSummary:
     """Give every article without a story one: join a near-duplicate's story or found a new one.
 
     The index is rebuilt from the signatures stored for articles in the window, so a fresh
     process (or an Airflow worker on another machine) reaches the same answer. ``supply_events``
     (an extractor and the events it read already, by article id) reads the axis stories' copies
-    for supply events; by default the shipped patterns read them all here."""
+    for supply events; by default the shipped patterns read them all here. ``presigned``: story
+    signatures made already (where the pages were extracted), by article id; the others are
+    made here."""
     settings = settings or ClusterSettings()
     docs = unclustered(con)
     index = StoryIndex(settings)
@@ -274,7 +284,7 @@ def cluster_unclustered(
             index.add(member_id, cluster_id, time, sig)
     progress("clusters", 0, len(docs))
     assignments = []
-    for n, (doc, sig) in enumerate(zip(docs, signatures(docs, settings)), 1):
+    for n, (doc, sig) in enumerate(zip(docs, _signatures(docs, settings, presigned or {})), 1):
         assignments.append((doc, assign(index, doc, sig), sig))
         if n % 500 == 0:
             progress("clusters", n, len(docs))
