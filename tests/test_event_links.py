@@ -175,3 +175,45 @@ def test_a_story_stored_before_events_existed_is_its_own_event(warehouse):
     row = con.execute("SELECT event_id, event_languages FROM v_axis_stories WHERE cluster_id = 's-a3'").fetchone()
     assert row == ("e-a3", ["en"])
     assert con.execute("SELECT stories, cluster_ids FROM v_axis_events_xl WHERE event_id = 'e-a3'").fetchone() == (1, ["s-a3"])
+
+
+def test_a_story_that_becomes_an_axis_story_later_is_linked_by_the_next_cluster_step(warehouse, tmp_path):
+    """Clustered before it was tagged (so not an axis story: its own event, no features), the
+    Ukrainian report of the visit joins the visit's event at the next step once tags make it an
+    axis story; the topics file the step is given is the one it reads."""
+    from conftest import ROOT
+
+    from transform.articles import Article
+    from transform.tagging import Tagger
+    from warehouse import load
+    from warehouse.clusters import cluster_unclustered
+    from warehouse.late_events import late_axis_stories
+    from warehouse.tags import tag_stored
+
+    con, _, _ = warehouse
+    title = "Шойгу в Пхеньяні: КНДР відправить до Курської області тисячу саперів"
+    lede = "Після зустрічі з Кім Чен Ином Шойгу заявив про 5 тисяч військових будівельників."
+    article = Article(id="a20", canonical_url="https://ukr.example/20", url="https://ukr.example/20", feed="f",
+                      outlet="ukr.example", title=title, summary=lede, text="", language="uk", author="",
+                      published_at=T0 + timedelta(hours=5), content_hash="h20", fetch_status="ok", fetch_error="",
+                      http_status=200, guid="g20", raw_entry="{}")
+    now = datetime(2026, 12, 1, 1, tzinfo=UTC)
+    load.load_pass(con, load.RunRecord(run_id="r5", started_at=now), [], [article], [], now)
+    cluster_unclustered(con, run_id="r5")
+    assert con.execute("SELECT event_id, features FROM story_events WHERE cluster_id = 's-a20'").fetchone() == ("e-a20", [])
+    assert late_axis_stories(con) == []  # not an axis story yet
+
+    tag_stored(con, Tagger.from_file(ROOT / "config/topics.yaml"))
+    assert [d.id for d in late_axis_stories(con)] == ["s-a20"]
+    topics = tmp_path / "topics.yaml"
+    topics.write_text((ROOT / "config/topics.yaml").read_text(encoding="utf-8").replace(
+        "actors:\n", "actors:\n  sappers_probe: {uk: [\"сапер*\"]}\n", 1), encoding="utf-8")
+    summary = cluster_unclustered(con, run_id="r6", topics_file=topics)
+    event, features, run = con.execute(
+        "SELECT event_id, features, run_id FROM story_events WHERE cluster_id = 's-a20'").fetchone()
+    assert (event, run) == ("e-a0", "r6") and "a:sappers_probe" in features and "a:shoigu" in features
+    assert summary.events_joined == 1
+    assert late_axis_stories(con) == []  # linked once: the next step leaves it alone
+    before = con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall()
+    cluster_unclustered(con, run_id="r7")
+    assert con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall() == before
