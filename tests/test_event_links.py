@@ -217,3 +217,27 @@ def test_a_story_that_becomes_an_axis_story_later_is_linked_by_the_next_cluster_
     before = con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall()
     cluster_unclustered(con, run_id="r7")
     assert con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall() == before
+
+
+def test_dedup_reads_the_topics_file_it_is_given(tmp_path, repo_root):
+    """`axiswatch dedup --topics FILE` reads that file's actors: a file whose actors section is
+    malformed is refused (one line, exit 2), where the settings' topics file links the visit."""
+    from conftest import ROOT
+
+    lines = "".join(json.dumps({"id": str(n), "title": title, "summary": lede, "language": lang,
+                                "published": (T0 + timedelta(hours=h)).isoformat()}, ensure_ascii=False) + "\n"
+                    for n, (lang, title, lede, h) in enumerate(VISIT))
+    bad = tmp_path / "topics.yaml"
+    text = (ROOT / "config/topics.yaml").read_text(encoding="utf-8")
+    bad.write_text(text[: text.index("\nactors:")] + "\nactors: [putin]\n", encoding="utf-8")
+
+    def dedup(*extra):
+        return subprocess.run([sys.executable, "-m", "axiswatch", "dedup", *extra], input=lines,
+                              capture_output=True, text=True, cwd=repo_root, timeout=120)
+
+    result = dedup()
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["event_id"] for line in result.stdout.splitlines()] == ["e-0", "e-0", "e-0"]
+    result = dedup("--topics", str(bad))
+    assert result.returncode == 2 and "actors" in result.stderr and str(bad) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
