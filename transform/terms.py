@@ -94,7 +94,8 @@ class TermMatcher:
         # start like no stem at all and cost one lookup); one-character stems (러) apart.
         lengths: dict[str, set[int]] = defaultdict(set)
         for word in self._prefix:
-            lengths[word[:2]].add(len(word))
+            if len(word) > 1:  # a one-character stem is found by the token's first character
+                lengths[word[:2]].add(len(word))
         self._prefix_lengths = {key: sorted(values) for key, values in lengths.items()}
         self._infix_lengths = sorted({len(w) for w in self._infix})
         self._cache: dict[str, tuple[tuple[Term, str | None], ...]] = {}
