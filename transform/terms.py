@@ -104,13 +104,12 @@ class TermMatcher:
         cache = self._cache
         looked = list(map(cache.get, tokens))
         if None in looked:
-            for i, found in enumerate(looked):
-                if found is None:
-                    token = tokens[i]
-                    found = looked[i] = self._lookup(token)
-                    if len(cache) >= CACHE_SIZE:
-                        cache.clear()
-                    cache[token] = found
+            lookup = self._lookup
+            for i in [i for i, found in enumerate(looked) if found is None]:
+                token = tokens[i]
+                looked[i] = cache[token] = lookup(token)
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
         hits: list[Hit] = []
         # Most words start no term at all: only the others are visited.
         for i in [i for i, found in enumerate(looked) if found]:
@@ -130,10 +129,13 @@ class TermMatcher:
         word it matches (the words after it decide). It depends on the token alone, so
         ``find`` looks it up once per distinct word: news repeats its words, and most of them
         start no term at all."""
+        prefix = self._prefix.get
+        whole, one, lengths = self._exact.get(token), prefix(token[:1]), self._prefix_lengths.get(token[:2])
+        korean = token[-1] >= "\u1100" or token[0] >= "\u1100"
+        if whole is None and one is None and lengths is None and not korean:
+            return ()  # most words: no term starts like this one
         found: list[tuple[Term, str | None]] = []
         size = len(token)
-        exact, prefix = self._exact.get, self._prefix.get
-        whole, one, lengths = exact(token), prefix(token[:1]), self._prefix_lengths.get(token[:2])
         if whole is not None or one is not None or lengths is not None:
             buckets = [whole, one]
             for length in lengths or ():
@@ -148,7 +150,7 @@ class TermMatcher:
                     else:
                         found.append((term, None))
         infix, hanja = self._infix, self._hanja
-        if (infix or hanja) and (token[-1] >= "\u1100" or token[0] >= "\u1100") and _HANGUL.search(token):
+        if (infix or hanja) and korean and _HANGUL.search(token):
             seen: set[str] = set()
             for length in self._infix_lengths:
                 if length > size:
