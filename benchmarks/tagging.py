@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--topics", type=Path, default=ROOT / "config/topics.yaml")
-    parser.add_argument("--real", type=Path, help="a folder of fundus ground-truth JSON files (real pages)")
+    shared = ROOT.parent / "shared/corpus/articles/fundus"
+    parser.add_argument("--real", type=Path, default=shared if shared.is_dir() else None,
+                        help="a folder of fundus ground-truth JSON files (real pages); default ../shared/corpus's when present")
     args = parser.parse_args(argv)
     tagger = Tagger.from_file(args.topics)
     tagger.tag("warm-up", "North Korea", "Russia")  # language identification loads its model once
