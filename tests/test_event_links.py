@@ -241,3 +241,16 @@ def test_dedup_reads_the_topics_file_it_is_given(tmp_path, repo_root):
     result = dedup("--topics", str(bad))
     assert result.returncode == 2 and "actors" in result.stderr and str(bad) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_story_event_columns_are_the_event_view_s(warehouse):
+    """v_axis_stories reads an event's languages and outlets from its own story's copies unless
+    the event has several stories (migration 017); either way they are v_axis_events_xl's."""
+    con, _, _ = warehouse
+    rows = con.execute(
+        "SELECT s.cluster_id, s.event_languages, s.event_outlets, e.languages, e.outlets, e.stories"
+        " FROM v_axis_stories s JOIN v_axis_events_xl e USING (event_id) ORDER BY s.cluster_id"
+    ).fetchall()
+    assert len(rows) == con.execute("SELECT count(*) FROM story_axis").fetchone()[0] >= 4
+    assert {r[5] for r in rows} >= {1, 3}  # single-story events and the three-language visit
+    assert all(r[1] == r[3] and r[2] == r[4] for r in rows)
