@@ -501,6 +501,9 @@ def events(
 def dedup(
     file: Annotated[str, typer.Argument(help="JSON lines (id, url, title, text, optional summary, language, published) or '-'.")] = "-",
     window_days: Annotated[float, typer.Option(min=0, metavar="DAYS", help="Near-duplicates further apart than this stay apart.")] = 7.0,
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML.", metavar="FILE", show_default=DEFAULT_CONFIG)] = None,
+    topics: Annotated[Optional[Path], typer.Option(help="Topics file (its actors link events).", metavar="FILE",
+                                                 show_default="the settings' topics_file, config/topics.yaml")] = None,
 ) -> None:
     """Cluster copies of the same story and link stories of one event across languages: JSON lines
     in, one {id, cluster_id, event_id} line out per input, in order."""
@@ -529,9 +532,11 @@ def dedup(
         languages.append(str(item.get("language") or ""))
     settings = ClusterSettings(window_days=window_days)
     clusters = cluster_docs(docs, settings)
+    from axiswatch.config import ConfigError, load_settings
+
     try:
-        extractor = FeatureExtractor.from_file()
-    except TopicsError as exc:
+        extractor = FeatureExtractor.from_file(topics or load_settings(config if config else _default_settings()).topics_file)
+    except (ConfigError, TopicsError) as exc:
         _fail(str(exc))
     events = event_ids(docs, clusters, extractor, settings, languages)
     for doc, cluster, event in zip(docs, clusters, events):

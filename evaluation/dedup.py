@@ -6,7 +6,11 @@ With --corpus (default ../shared/corpus when present), its real RSS groups are s
 near_duplicate and same_article_revised groups are positives, NOT_duplicate* groups negatives,
 same_event_cluster groups are left out (machine-labeled, ambiguous). The event sets
 (evaluation/events_labeled.jsonl, evaluation/events_heldout.jsonl) are scored twice: clusters by
-their ``story`` label, event links across languages by their ``event`` label.
+their ``story`` label, event links across languages by their ``event`` label. With the corpus,
+evaluation/events_real_labels.jsonl (event labels only, each naming a corpus item by
+``axis_dev:<id>`` or ``dupes_dev:<group>/<n>``; no text of theirs is in the repository) scores event
+links on real headlines and ledes: every axis item of axis_dev.jsonl (each its own event unless
+labelled) and the dupes_dev.jsonl items the labels name; pairs across languages are also scored apart.
 """
 
 from __future__ import annotations
@@ -119,6 +123,49 @@ def events_set(path: Path, settings: ClusterSettings, show: bool) -> None:
             print(f"   {kind} {rows[i]['id']} <> {rows[j]['id']}: {rows[i]['title'][:50]!r} / {rows[j]['title'][:50]!r}")
 
 
+def real_events_set(corpus: Path, labels_path: Path, settings: ClusterSettings, show: bool) -> None:
+    """Event links on real items of the corpus: the labels say which items report one event."""
+    from transform.event_links import FeatureExtractor, event_ids
+
+    labels = {row["ref"]: row["event"] for row in map(json.loads, labels_path.open(encoding="utf-8")) if row}
+    items: dict[str, dict] = {}
+    for row in map(json.loads, (corpus / "axis_dev.jsonl").open(encoding="utf-8")):
+        if row.get("label"):
+            items[f"axis_dev:{row['id']}"] = row
+    groups = {g["group_id"]: g for g in map(json.loads, (corpus / "dupes_dev.jsonl").open(encoding="utf-8"))}
+    for ref in labels:
+        if ref.startswith("dupes_dev:"):
+            group, n = ref[len("dupes_dev:"):].rsplit("/", 1)
+            items[ref] = {**groups[group]["items"][int(n)], "lang": "en"}
+    missing = [ref for ref in labels if ref not in items]
+    if missing:
+        print(f"\nreal event set {labels_path.name}: {len(missing)} labelled items are not in {corpus} ({missing[:3]}...)")
+        return
+    refs = sorted(items)
+    docs = [Doc(ref, items[ref].get("title") or "", items[ref].get("body") or items[ref].get("text") or "",
+                items[ref].get("summary") or "", items[ref].get("url") or items[ref].get("link") or "",
+                _time(items[ref].get("published"))) for ref in refs]
+    languages = [items[ref].get("lang") or "" for ref in refs]
+    truth = [labels.get(ref, ref) for ref in refs]
+    clusters = cluster_docs(docs, settings)
+    events = event_ids(docs, clusters, FeatureExtractor.from_file(ROOT / "config/topics.yaml"), settings, languages)
+    p, r, errors = pairwise(truth, events)
+    multi = {e for e in set(truth) if len({languages[i] for i, t in enumerate(truth) if t == e}) >= 2}
+    print(f"\nreal event set {labels_path.name} on {corpus}: {len(refs)} items "
+          f"({', '.join(f'{k} {languages.count(k)}' for k in sorted(set(languages)))}), "
+          f"{len(set(truth))} events, {len(multi)} in two or more languages")
+    print(f"  event links, all pairs:            precision {p:.3f}  recall {r:.3f}  (pairs wrong: {len(errors)})")
+    across = [(i, j) for i, j in combinations(range(len(refs)), 2) if languages[i] != languages[j]]
+    tp = sum(1 for i, j in across if truth[i] == truth[j] and events[i] == events[j])
+    fp = sum(1 for i, j in across if truth[i] != truth[j] and events[i] == events[j])
+    fn = sum(1 for i, j in across if truth[i] == truth[j] and events[i] != events[j])
+    print(f"  event links, pairs across languages: precision {tp / (tp + fp) if tp + fp else 1.0:.3f}"
+          f"  recall {tp / (tp + fn) if tp + fn else 1.0:.3f}  (true pairs {tp + fn}, linked {tp + fp})")
+    if show:
+        for kind, i, j in errors:
+            print(f"   {kind} {refs[i]} <> {refs[j]}: {docs[i].title[:50]!r} / {docs[j].title[:50]!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labeled", type=Path, default=ROOT / "evaluation/dupes_labeled.jsonl")
@@ -138,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     shared = args.corpus / "dupes_dev.jsonl"
     if shared.exists():
         shared_set(shared, settings, args.errors)
+        real_events_set(args.corpus, ROOT / "evaluation/events_real_labels.jsonl", settings, args.errors)
     else:
         print(f"\n(no real-world set at {shared}; pass --corpus DIR to score one)")
 

@@ -175,3 +175,82 @@ def test_a_story_stored_before_events_existed_is_its_own_event(warehouse):
     row = con.execute("SELECT event_id, event_languages FROM v_axis_stories WHERE cluster_id = 's-a3'").fetchone()
     assert row == ("e-a3", ["en"])
     assert con.execute("SELECT stories, cluster_ids FROM v_axis_events_xl WHERE event_id = 'e-a3'").fetchone() == (1, ["s-a3"])
+
+
+def test_a_story_that_becomes_an_axis_story_later_is_linked_by_the_next_cluster_step(warehouse, tmp_path):
+    """Clustered before it was tagged (so not an axis story: its own event, no features), the
+    Ukrainian report of the visit joins the visit's event at the next step once tags make it an
+    axis story; the topics file the step is given is the one it reads."""
+    from conftest import ROOT
+
+    from transform.articles import Article
+    from transform.tagging import Tagger
+    from warehouse import load
+    from warehouse.clusters import cluster_unclustered
+    from warehouse.late_events import late_axis_stories
+    from warehouse.tags import tag_stored
+
+    con, _, _ = warehouse
+    title = "Шойгу в Пхеньяні: КНДР відправить до Курської області тисячу саперів"
+    lede = "Після зустрічі з Кім Чен Ином Шойгу заявив про 5 тисяч військових будівельників."
+    article = Article(id="a20", canonical_url="https://ukr.example/20", url="https://ukr.example/20", feed="f",
+                      outlet="ukr.example", title=title, summary=lede, text="", language="uk", author="",
+                      published_at=T0 + timedelta(hours=5), content_hash="h20", fetch_status="ok", fetch_error="",
+                      http_status=200, guid="g20", raw_entry="{}")
+    now = datetime(2026, 12, 1, 1, tzinfo=UTC)
+    load.load_pass(con, load.RunRecord(run_id="r5", started_at=now), [], [article], [], now)
+    cluster_unclustered(con, run_id="r5")
+    assert con.execute("SELECT event_id, features FROM story_events WHERE cluster_id = 's-a20'").fetchone() == ("e-a20", [])
+    assert late_axis_stories(con) == []  # not an axis story yet
+
+    tag_stored(con, Tagger.from_file(ROOT / "config/topics.yaml"))
+    assert [d.id for d in late_axis_stories(con)] == ["s-a20"]
+    topics = tmp_path / "topics.yaml"
+    topics.write_text((ROOT / "config/topics.yaml").read_text(encoding="utf-8").replace(
+        "actors:\n", "actors:\n  sappers_probe: {uk: [\"сапер*\"]}\n", 1), encoding="utf-8")
+    summary = cluster_unclustered(con, run_id="r6", topics_file=topics)
+    event, features, run = con.execute(
+        "SELECT event_id, features, run_id FROM story_events WHERE cluster_id = 's-a20'").fetchone()
+    assert (event, run) == ("e-a0", "r6") and "a:sappers_probe" in features and "a:shoigu" in features
+    assert summary.events_joined == 1
+    assert late_axis_stories(con) == []  # linked once: the next step leaves it alone
+    before = con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall()
+    cluster_unclustered(con, run_id="r7")
+    assert con.execute("SELECT * FROM story_events ORDER BY cluster_id").fetchall() == before
+
+
+def test_dedup_reads_the_topics_file_it_is_given(tmp_path, repo_root):
+    """`axiswatch dedup --topics FILE` reads that file's actors: a file whose actors section is
+    malformed is refused (one line, exit 2), where the settings' topics file links the visit."""
+    from conftest import ROOT
+
+    lines = "".join(json.dumps({"id": str(n), "title": title, "summary": lede, "language": lang,
+                                "published": (T0 + timedelta(hours=h)).isoformat()}, ensure_ascii=False) + "\n"
+                    for n, (lang, title, lede, h) in enumerate(VISIT))
+    bad = tmp_path / "topics.yaml"
+    text = (ROOT / "config/topics.yaml").read_text(encoding="utf-8")
+    bad.write_text(text[: text.index("\nactors:")] + "\nactors: [putin]\n", encoding="utf-8")
+
+    def dedup(*extra):
+        return subprocess.run([sys.executable, "-m", "axiswatch", "dedup", *extra], input=lines,
+                              capture_output=True, text=True, cwd=repo_root, timeout=120)
+
+    result = dedup()
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["event_id"] for line in result.stdout.splitlines()] == ["e-0", "e-0", "e-0"]
+    result = dedup("--topics", str(bad))
+    assert result.returncode == 2 and "actors" in result.stderr and str(bad) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_story_event_columns_are_the_event_view_s(warehouse):
+    """v_axis_stories reads an event's languages and outlets from its own story's copies unless
+    the event has several stories (migration 017); either way they are v_axis_events_xl's."""
+    con, _, _ = warehouse
+    rows = con.execute(
+        "SELECT s.cluster_id, s.event_languages, s.event_outlets, e.languages, e.outlets, e.stories"
+        " FROM v_axis_stories s JOIN v_axis_events_xl e USING (event_id) ORDER BY s.cluster_id"
+    ).fetchall()
+    assert len(rows) == con.execute("SELECT count(*) FROM story_axis").fetchone()[0] >= 4
+    assert {r[5] for r in rows} >= {1, 3}  # single-story events and the three-language visit
+    assert all(r[1] == r[3] and r[2] == r[4] for r in rows)

@@ -230,6 +230,8 @@ class Tagger:
         self._counts_as = {c.name: c.counts_as or c.name for c in topics.entities}
         self._topic_names = frozenset(c.name for c in topics.topics)
         self._stands_for = topics.stands_for
+        # By the identity of the matcher's term objects: a dict keyed by Term hashes all its fields per hit.
+        self._kind_of = {id(t): topics.stands_for.get(t, "") for t in topics.matcher.terms}
 
     @classmethod
     def from_file(cls, path: str | Path) -> Tagger:
@@ -251,13 +253,17 @@ class Tagger:
     def _match(self, sentence: str, zone: str, index: int) -> list[Match]:
         tokens = tokenize(sentence)
         hits = self.topics.matcher.find(tokens)
+        if not hits:
+            return []
         ignored = {i for h in hits if h.term.concept == "_ignore" for i in range(h.first, h.last + 1)}
-        specific = set()
+        specific: set[int] = set()
         found = []
         countries: list[tuple[int, int, str, bool]] = []  # span, country, crowd? (to spot lists)
+        generic, entity_names, kind_of = self._generic, self._entity_names, self._kind_of
+        bare = []
         for hit in hits:
             concept = hit.term.concept
-            if concept == "_ignore" or any(i in ignored for i in range(hit.first, hit.last + 1)):
+            if concept == "_ignore" or (ignored and any(i in ignored for i in range(hit.first, hit.last + 1))):
                 continue
             if concept == "_crowd":
                 found.append(Match("", "_crowd", zone, index))
@@ -266,19 +272,20 @@ class Tagger:
             if concept == "_unrelated":
                 found.append(Match(hit.text, "_unrelated", zone, index))
                 continue
-            if concept in self._generic:
+            if concept in generic:
+                bare.append(hit)
                 continue
-            if concept in self._entity_names:
+            if concept in entity_names:
                 specific.update(range(hit.first, hit.last + 1))
                 countries.append((hit.first, hit.last, concept, False))
-            found.append(Match(hit.text, concept, zone, index, self._stands_for.get(hit.term, "")))
+            found.append(Match(hit.text, concept, zone, index, kind_of.get(id(hit.term), "")))
         # Bare "Korea" counts only where no specific entity ("North Korea") already matched.
-        for hit in hits:
-            if hit.term.concept in self._generic and not (
-                ignored | specific
-            ).intersection(range(hit.first, hit.last + 1)):
-                found.append(Match(hit.text, hit.term.concept, zone, index))
-                countries.append((hit.first, hit.last, self._counts_as[hit.term.concept], False))
+        if bare:
+            taken = ignored | specific
+            for hit in bare:
+                if not taken.intersection(range(hit.first, hit.last + 1)):
+                    found.append(Match(hit.text, hit.term.concept, zone, index))
+                    countries.append((hit.first, hit.last, self._counts_as[hit.term.concept], False))
         if len(countries) >= LIST_MIN and _is_list(tokens, countries):
             found.append(Match("", "_list", zone, index))
         return found

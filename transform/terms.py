@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\w+")
+CACHE_SIZE = 200_000  # distinct words remembered per matcher (a few tens of MB at most), then forgotten
 _TERM_WORD = re.compile(r"\w+\*?")
 
 
@@ -68,14 +69,16 @@ class TermMatcher:
     A token is looked up, not scanned for: exact words by the token itself, stems by the token's
     prefixes of each length some stem has, Korean compounds by their substrings of each length
     some Korean term has. So the cost per token grows with the number of distinct term lengths,
-    not with the number of terms, and widening the vocabulary does not slow tagging down."""
+    not with the number of terms, and widening the vocabulary does not slow tagging down. What a
+    word starts is remembered per distinct word, so a word seen before costs one lookup."""
 
     def __init__(self, terms: Iterable[Term]) -> None:
         self._exact: dict[str, list[Term]] = defaultdict(list)
         self._prefix: dict[str, list[Term]] = defaultdict(list)  # keyed by the whole stem
         self._infix: dict[str, list[Term]] = defaultdict(list)  # Korean words found inside compounds
         self._hanja: dict[str, list[Term]] = defaultdict(list)
-        for term in terms:
+        self.terms: list[Term] = list(terms)
+        for term in self.terms:
             if not term.words:
                 continue
             first, stem = term.words[0], term.stems[0]
@@ -91,44 +94,73 @@ class TermMatcher:
         # start like no stem at all and cost one lookup); one-character stems (러) apart.
         lengths: dict[str, set[int]] = defaultdict(set)
         for word in self._prefix:
-            lengths[word[:2]].add(len(word))
+            if len(word) > 1:  # a one-character stem is found by the token's first character
+                lengths[word[:2]].add(len(word))
         self._prefix_lengths = {key: sorted(values) for key, values in lengths.items()}
         self._infix_lengths = sorted({len(w) for w in self._infix})
+        self._cache: dict[str, tuple[tuple[Term, str | None], ...]] = {}
 
     def find(self, tokens: list[str]) -> list[Hit]:
+        cache = self._cache
+        looked = list(map(cache.get, tokens))
+        if None in looked:
+            lookup = self._lookup
+            for i in [i for i, found in enumerate(looked) if found is None]:
+                token = tokens[i]
+                looked[i] = cache[token] = lookup(token)
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
         hits: list[Hit] = []
-        exact, prefix, infix, hanja = self._exact.get, self._prefix.get, self._infix, self._hanja
-        prefix_lengths, infix_lengths = self._prefix_lengths.get, self._infix_lengths
-        for i, token in enumerate(tokens):
-            size = len(token)
-            whole, one, lengths = exact(token), prefix(token[:1]), prefix_lengths(token[:2])
-            if whole is None and one is None and lengths is None:
-                buckets = ()  # the common case: no term starts like this token
-            else:
-                buckets = [whole, one]
-                for length in lengths or ():
-                    if length > size:
-                        break
-                    buckets.append(prefix(token[:length]))
-            for bucket in buckets:
-                if not bucket:
-                    continue
-                for term in bucket:
-                    if len(term.words) == 1 or term.matches_at(tokens, i):
-                        last = i + len(term.words) - 1
-                        surface = " ".join(term.words) if is_hangul(token) else " ".join(tokens[i : last + 1])
-                        hits.append(Hit(term, i, last, surface))
-            if (infix or hanja) and (token[-1] >= "\u1100" or token[0] >= "\u1100") and _HANGUL.search(token):
-                seen: set[str] = set()
-                for length in infix_lengths:
-                    if length > size:
-                        break
-                    for start in range(size - length + 1):
-                        word = token[start : start + length]
-                        if word in infix and word not in seen:  # report the term, not the word with its particles
-                            seen.add(word)
-                            hits.extend(Hit(term, i, i, word) for term in infix[word])
-                if hanja:
-                    for char in {c for c in token if c in hanja}:
-                        hits.extend(Hit(term, i, i, char) for term in hanja[char])
+        # Most words start no term at all: only the others are visited.
+        for i in [i for i, found in enumerate(looked) if found]:
+            for term, surface in looked[i]:
+                if surface is not None:
+                    hits.append(Hit(term, i, i, surface))
+                elif term.matches_at(tokens, i):
+                    last = i + len(term.words) - 1
+                    token = tokens[i]
+                    words = " ".join(term.words) if is_hangul(token) else " ".join(tokens[i : last + 1])
+                    hits.append(Hit(term, i, last, words))
         return hits
+
+    def _lookup(self, token: str) -> tuple[tuple[Term, str | None], ...]:
+        """What a token can start, in the order ``find`` reports it: (term, surface) for a
+        one-word term the token matches by itself, (term, None) for a longer term whose first
+        word it matches (the words after it decide). It depends on the token alone, so
+        ``find`` looks it up once per distinct word: news repeats its words, and most of them
+        start no term at all."""
+        prefix = self._prefix.get
+        whole, one, lengths = self._exact.get(token), prefix(token[:1]), self._prefix_lengths.get(token[:2])
+        korean = token[-1] >= "\u1100" or token[0] >= "\u1100"
+        if whole is None and one is None and lengths is None and not korean:
+            return ()  # most words: no term starts like this one
+        found: list[tuple[Term, str | None]] = []
+        size = len(token)
+        if whole is not None or one is not None or lengths is not None:
+            buckets = [whole, one]
+            for length in lengths or ():
+                if length > size:
+                    break
+                buckets.append(prefix(token[:length]))
+            hangul = is_hangul(token)
+            for bucket in buckets:
+                for term in bucket or ():
+                    if len(term.words) == 1:
+                        found.append((term, term.words[0] if hangul else token))
+                    else:
+                        found.append((term, None))
+        infix, hanja = self._infix, self._hanja
+        if (infix or hanja) and korean and _HANGUL.search(token):
+            seen: set[str] = set()
+            for length in self._infix_lengths:
+                if length > size:
+                    break
+                for start in range(size - length + 1):
+                    word = token[start : start + length]
+                    if word in infix and word not in seen:  # report the term, not the word with its particles
+                        seen.add(word)
+                        found.extend((term, word) for term in infix[word])
+            if hanja:
+                for char in {c for c in token if c in hanja}:
+                    found.extend((term, char) for term in hanja[char])
+        return tuple(found)

@@ -25,6 +25,7 @@ from transform.clusters import (
 )
 from transform.event_links import EventDoc, EventFeatures, EventIndex, FeatureExtractor, assign_event, event_id_for
 from warehouse.db import id_table, in_transaction, registered
+from warehouse.late_events import link_late_axis_stories
 from warehouse.rows import TIME
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ class ClusterSummary:
     stories_new: int = 0
     joined: int = 0
     axis_stories_new: int = 0
-    events_joined: int = 0  # new stories linked to an event another story (in any language) founded
+    events_joined: int = 0  # new stories, and stories that became axis stories, linked to an event another story (in any language) founded
 
 
 def _signatures(docs: list[Doc], settings: ClusterSettings, presigned: Mapping[str, Signature]) -> list[Signature]:
@@ -296,6 +297,7 @@ def cluster_unclustered(
         if run_id:
             refresh_stories(con, stories_of_duplicates(con, run_id), now)
         summary.events_joined = link_story_events(con, sorted(founded), settings, run_id, now, topics_file)
+        summary.events_joined += link_late_axis_stories(con, settings, run_id, now, topics_file)
 
     summary = ClusterSummary()
     founded = {c for d, c, _ in assignments if c == cluster_id_for(d.id)}

@@ -1,0 +1,45 @@
+"""`make eval-tagging` prints every split, per language, beside the naive baseline, and its
+figures are the confusion counts of the tagger's own answers."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+from evaluation.tagging import evaluate, load_items
+from transform.tagging import Tagger
+
+
+def test_the_second_held_out_split_is_what_it_says(repo_root):
+    items = load_items(repo_root / "evaluation/axis_heldout2_ml.jsonl")
+    langs = Counter(i["lang"] for i in items)
+    assert len(items) >= 120 and langs["en"] >= 35 and set(langs) == {"en", "ko", "ru", "uk", "pl"}
+    assert 0.40 <= sum(i["label"] for i in items) / len(items) <= 0.50
+    assert len({i["id"] for i in items}) == len(items)
+    traps = {i["category"] for i in items if not i["label"]}
+    assert {"list", "hackers", "culture", "poland_arms"} <= traps
+
+
+def test_scores_are_the_tagger_s_confusion_counts(repo_root):
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    items = load_items(repo_root / "evaluation/axis_heldout_ml.jsonl")[:40]
+    result = evaluate(items, tagger)
+    counts = Counter()
+    for item in items:
+        predicted = tagger.tag(item["id"], item["title"], "", item.get("summary") or "", item["lang"]).is_axis
+        counts[(predicted, item["label"])] += 1
+    ours = result["ours"]["all"]
+    assert (ours.tp, ours.fp, ours.fn, ours.tn) == (counts[True, True], counts[True, False], counts[False, True], counts[False, False])
+    assert ours.n == len(items) == sum(result["ours"][lang].n for lang in {i["lang"] for i in items})
+
+
+def test_every_split_is_printed_with_languages_and_baseline(repo_root, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "evaluation.tagging", "--corpus", str(tmp_path)],
+                            cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in ("axis_labeled.jsonl", "axis_holdout.jsonl", "axis_heldout_ml.jsonl", "axis_heldout2_ml.jsonl"):
+        assert name in out
+    assert out.count("baseline") == 4 and "no real-world set" in out
+    for lang in ("en", "ko", "ru", "uk", "pl"):
+        assert f"\n  {lang} " in out
