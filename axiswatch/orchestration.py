@@ -96,11 +96,23 @@ def _context(settings: Settings, run_id: str, plan: dict | None = None):
     )
 
 
+def batches(count: int, size: int) -> list[range]:
+    """``count`` items in as few batches of at most ``size`` as possible, their sizes differing
+    by one at most (318 pages in batches of up to 250 are two of 159, not 250 and 68: the two
+    mapped tasks finish together)."""
+    if count <= 0:
+        return []
+    n = -(-count // size)
+    bounds = [count * i // n for i in range(n + 1)]
+    return [range(bounds[i], bounds[i + 1]) for i in range(n)]
+
+
 def prepare(config: str | None, run_id: str, feeds_file: str | None = None,
-            retag: bool = False, retag_since: str | None = None) -> list[str]:
+            retag: bool = False, retag_since: str | None = None) -> list[int]:
     """Validate the settings, feeds, topics and the run's parameters before anything is written,
-    then run the prepare step (migrate, claim the warehouse) and write the run's plan; return the
-    feed names to fetch."""
+    then run the prepare step (migrate, claim the warehouse) and write the run's plan, with the
+    feeds split into batches of at most ``feed_batch_size``; return the batch numbers (the
+    mapped feed tasks' only argument: the XCom stays a few bytes however many feeds there are)."""
     from axiswatch import steps
 
     settings = settings_for(config)
@@ -111,8 +123,10 @@ def prepare(config: str | None, run_id: str, feeds_file: str | None = None,
     plan = {"run_id": run_id, "started_at": datetime.now(UTC).isoformat(), "sources": [asdict(s) for s in sources]}
     prepared = steps.prepare(_context(settings, run_id, plan))
     plan["states"] = {s.name: asdict(prepared.states.get(s.name, FeedState())) for s in sources}
+    plan["feed_batches"] = [[sources[i].name for i in part]
+                            for part in batches(len(sources), settings.feed_batch_size)]
     staging.write_json(run_folder(settings, run_id) / "plan.json", plan)
-    return [s.name for s in sources]
+    return list(range(len(plan["feed_batches"])))
 
 
 def _plan(folder: Path) -> dict:
@@ -126,30 +140,72 @@ def _feed_file(folder: Path, name: str) -> Path:
     return folder / "feeds" / f"{safe_name(name)}.json"
 
 
-class FeedFetched(TypedDict):
-    feed: str
-    status: str
+class FeedBatchFetched(TypedDict):
+    batch: int
+    feeds: int
+    ok: int
+    failed: int
     entries: int
-    error_kind: str | None
-    error: str | None
+    errors: dict[str, str]  # feed -> "kind: message", the first few, cut to stay under 1 KB
+    more_errors: int  # failed feeds left out of ``errors`` (all of them are in the warehouse)
 
 
-def fetch_one_feed(config: str | None, run_id: str, name: str) -> FeedFetched:
-    """Fetch and parse one feed into the staging folder; a failing feed is a result, not an error.
-    Imports only the HTTP client and the feed parser (this task runs once per feed)."""
-    from ingest.feeds import fetch_feed
+ERRORS_IN_XCOM = 600  # characters of per-feed errors a batch's XCom carries; the log has every one
+
+
+def fetch_feed_batch(config: str | None, run_id: str, batch: int) -> FeedBatchFetched:
+    """Fetch and parse one batch of the plan's feeds concurrently (the fetch-feeds step, as
+    ``axiswatch run`` does for all of them) into the staging folder, one file per feed.
+
+    A failing feed is a result (its error staged like any other, recorded by the load), never a
+    failed batch. Feeds staged by an earlier try of this task (a worker killed mid-batch) are not
+    fetched again. Every failure is logged, one line per feed, for ops reading the task's log."""
+    import logging
+
+    from axiswatch import steps
     from ingest.http import HttpClient
 
+    log = logging.getLogger("axiswatch.fetch_feeds")
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
-    source = FeedSource(**next(s for s in plan["sources"] if s["name"] == name))
-    state = FeedState(**plan["states"].get(name, {}))
-    with HttpClient(settings.http.settings()) as client:
-        result = fetch_feed(client, source, state, settings.feed)
-    staging.write_json(_feed_file(folder, name), staging.feed_result_to_dict(result))
-    return {"feed": name, "status": result.status, "entries": len(result.entries),
-            "error_kind": result.error_kind or None, "error": (result.error or "")[:ERROR_CHARS] or None}
+    try:
+        names = plan["feed_batches"][batch]
+    except (KeyError, IndexError):
+        raise PlanMissing(f"{folder / 'plan.json'}: no feed batch {batch} in this run's plan") from None
+    wanted = set(names)
+    results: dict[str, FeedResult] = {}
+    for source in plan["sources"]:
+        path = _feed_file(folder, source["name"])
+        if source["name"] in wanted and path.exists():  # staged by an earlier try of this task
+            results[source["name"]] = staging.feed_result_from_dict(staging.read_json(path))
+    todo = [s for s in plan["sources"] if s["name"] in wanted and s["name"] not in results]
+    if todo:
+        ctx = _context(settings, run_id, {**plan, "sources": todo})
+        states = {s["name"]: FeedState(**plan["states"].get(s["name"], {})) for s in todo}
+        with HttpClient(ctx.http) as client:
+            for result in steps.fetch_feeds(ctx, states, client):
+                staging.write_json(_feed_file(folder, result.source.name), staging.feed_result_to_dict(result))
+                results[result.source.name] = result
+    out: FeedBatchFetched = {"batch": batch, "feeds": len(names), "ok": 0, "failed": 0, "entries": 0,
+                             "errors": {}, "more_errors": 0}
+    room = ERRORS_IN_XCOM
+    for name in names:
+        result = results[name]
+        out["entries"] += len(result.entries)
+        if result.status != "error":
+            out["ok"] += 1
+            continue
+        out["failed"] += 1
+        log.warning("feed %s failed (%s): %s", name, result.error_kind, result.error)
+        line = f"{result.error_kind}: {result.error}"[:ERROR_CHARS]
+        cost = len(json.dumps({name: line})) + 2  # as the XCom stores it, escapes included
+        if cost <= room:
+            out["errors"][name] = line
+            room -= cost
+        else:
+            out["more_errors"] += 1
+    return out
 
 
 def _staged_results(folder: Path, plan: dict) -> tuple[list[FeedResult], list[dict]]:
@@ -177,10 +233,9 @@ def plan_pages(config: str | None, run_id: str) -> list[str]:
     planned = steps.plan_pages(_context(settings, run_id, plan), results)
     staging.write_json(folder / "deferred.json", planned.deferred)
     items = list(planned.entries.items())
-    size = settings.article_batch_size
     paths = []
-    for n, start in enumerate(range(0, len(items), size)):
-        batch = {url: staging.entry_to_dict(e) for url, e in items[start : start + size]}
+    for n, part in enumerate(batches(len(items), settings.article_batch_size)):
+        batch = {url: staging.entry_to_dict(e) for url, e in items[part.start : part.stop]}
         paths.append(str(staging.write_json(folder / "batches" / f"{n:05d}.json", batch)))
     return paths
 

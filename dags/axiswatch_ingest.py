@@ -1,8 +1,13 @@
 """axiswatch_ingest: the nightly pass as an Airflow DAG (wiring only; the steps live in
 axiswatch.orchestration and are the same ones `axiswatch run` uses).
 
-prepare -> fetch_feed (mapped, one per feed) -> plan_pages -> fetch_pages (mapped batches)
--> load (one writer) -> tag -> cluster -> publish (updates the warehouse Asset, cleans staging)
+prepare -> fetch_feeds (mapped, one per batch of feed_batch_size feeds) -> plan_pages
+-> fetch_pages (mapped, batches of up to article_batch_size pages) -> load (one writer) -> tag
+-> cluster -> publish (updates the warehouse Asset, cleans staging)
+
+Feeds and pages go in batches because every Airflow task costs seconds of scheduling and process
+start; a failing feed or page is a result inside its batch (staged, recorded by the load, logged
+one line per feed), never a failed task.
 
 Each task calls exactly one step of axiswatch.steps. A bad config or parameter fails `prepare`
 alone (no retries); the tasks after it are skipped, so ops get one alert for one mistake.
@@ -113,11 +118,11 @@ def axiswatch_ingest():
         return _permanent(step, CONFIG, run_id, params.get("feeds_file"), params.get("retag"),
                           params.get("retag_since"))
 
-    @task(map_index_template="{{ task.op_kwargs['name'] }}", multiple_outputs=False)
-    def fetch_feed(name: str, run_id=None) -> dict:
-        from axiswatch.orchestration import fetch_one_feed
+    @task(map_index_template="feeds batch {{ task.op_kwargs['batch'] }}", multiple_outputs=False)
+    def fetch_feeds(batch: int, run_id=None) -> dict:
+        from axiswatch.orchestration import fetch_feed_batch
 
-        return _permanent(fetch_one_feed, CONFIG, run_id, name)
+        return _permanent(fetch_feed_batch, CONFIG, run_id, batch)
 
     @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE)
     def plan_pages(run_id=None) -> list[str]:
@@ -160,7 +165,7 @@ def axiswatch_ingest():
         return summary
 
     feeds = prepare()
-    fetched = fetch_feed.expand(name=feeds)
+    fetched = fetch_feeds.expand(batch=feeds)
     batches = plan_pages()
     fetched >> batches
     pages = fetch_pages.expand(batch=batches)

@@ -47,7 +47,7 @@ def test_dags_have_retries_tags_and_single_active_run(dagbag, dag_id):
 def test_ingest_shape(dagbag):
     dag = dagbag.dags["axiswatch_ingest"]
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"prepare", "fetch_feed", "plan_pages", "fetch_pages", "load", "tag", "cluster", "publish"}
+    assert set(tasks) == {"prepare", "fetch_feeds", "plan_pages", "fetch_pages", "load", "tag", "cluster", "publish"}
     writers = {t for t, op in tasks.items() if op.pool == "axiswatch_warehouse"}
     assert writers == {"prepare", "plan_pages", "load", "tag", "cluster", "publish"}
     assert not any(op.multiple_outputs for op in tasks.values())  # one small XCom per task, not one per key
@@ -90,9 +90,11 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
     server.add("/pages/markets.html", Route(fx.page("Asian markets rise", fx.MARKETS)))
     server.add("/pages/ko1.html", Route(fx.page("북한군", ["국가정보원은 북한군 수천 명이 러시아 쿠르스크 전선에 추가로 투입됐다고 국회 정보위원회에 보고했다고 밝혔다."] * 2, "ko")))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n" for n in ("rss", "ko", "error", "broken")))
+    # Batches of two feeds: a good and a broken feed share each fetch_feeds task.
+    feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n" for n in ("rss", "error", "ko", "broken")))
     db = tmp_path / "w.duckdb"
     settings = (f"feeds_file: {feeds}\ndatabase: {db}\nstaging_dir: {tmp_path / 'staging'}\narticle_batch_size: 2\n"
+                "feed_batch_size: 2\n"
                 "http:\n  allow_networks: ['127.0.0.1/32']\n  retries: 0\n")
 
     first, second = run_dag(repo_root, tmp_path, settings, times=2)
@@ -104,6 +106,8 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
     assert kinds["http_status"] == 1 and kinds["not_a_feed"] == 1 and kinds["page_http_status"] == 1, kinds
     assert summary["articles_new"] == 4 and summary["stories_new"] == 4
     assert sum(1 for t in first["tasks"] if t.startswith("fetch_pages[")) == 2  # 4 pages in batches of 2
+    feed_tasks = {t: state for t, state in first["tasks"].items() if t.startswith("fetch_feeds[")}
+    assert len(feed_tasks) == 2 and set(feed_tasks.values()) == {"success"}, feed_tasks  # broken feeds fail no task
     assert not (tmp_path / "staging").exists() or not any((tmp_path / "staging").iterdir())  # cleaned
     assert 0 < max(first["xcom_bytes"].values()) < 1024, first["xcom_bytes"]  # small values; bulk data is staged
 
