@@ -232,6 +232,8 @@ def plan_pages(config: str | None, run_id: str) -> list[str]:
     results, _ = _staged_results(folder, plan)
     planned = steps.plan_pages(_context(settings, run_id, plan), results)
     staging.write_json(folder / "deferred.json", planned.deferred)
+    # Stored articles' failed pages fetched again keep their stored summary: not tagged early.
+    staging.write_json(folder / "refetching.json", sorted(planned.refetching))
     items = list(planned.entries.items())
     paths = []
     for n, part in enumerate(batches(len(items), settings.article_batch_size)):
@@ -248,9 +250,15 @@ class BatchFetched(TypedDict):
 
 def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     """Run the fetch-pages step on one staged batch (with the run's feeds, so each feed's
-    crawl_delay applies to its pages' hosts exactly as on the command line)."""
+    crawl_delay applies to its pages' hosts exactly as on the command line).
+
+    As on the command line, the extraction workers also build, tag and read for supply events
+    each new article (``transform.early_tags``) while other pages download: the tags and events
+    are staged beside the pages, and the tag and cluster tasks store them instead of reading
+    every article back on the one writer."""
     from axiswatch import steps
     from ingest.http import HttpClient
+    from transform.supply_events import SupplyEventExtractor
 
     settings = settings_for(config)
     batch = Path(batch_path)
@@ -258,10 +266,31 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     plan = _plan(folder)
     ctx = _context(settings, plan["run_id"], plan)
     entries = {url: staging.entry_from_dict(e) for url, e in staging.read_json(batch).items()}
+    refetching_file = folder / "refetching.json"
+    refetching = set(staging.read_json(refetching_file)) if refetching_file.exists() else set()
+    early: dict = {}
     with HttpClient(ctx.http) as client:
-        pages = steps.fetch_pages(ctx, entries, client)
+        pages = steps.fetch_pages(ctx, entries, client, tagger=_tagger(settings), refetching=refetching,
+                                  early=early, events=SupplyEventExtractor.from_file())
     staging.write_json(folder / "pages" / batch.name, {url: asdict(p) for url, p in pages.items()})
+    # After the pages: a task killed between the two leaves pages without early tags (tagged
+    # late, by the tag task), never early tags of articles the load would build differently.
+    staging.write_json(folder / "early" / batch.name, {
+        "tags": {e.tag.id: asdict(e.tag) for e in early.values() if e.tag},
+        "events": {e.article.id: [asdict(v) for v in e.events] for e in early.values() if e.events is not None},
+    })
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
+
+
+def _early(folder: Path, part: str) -> dict:
+    """What the page tasks' extraction workers made early, of one kind ("tags" or "events"), by
+    article id. Only batches whose pages the load read count; a batch without an early file
+    (its task died after staging the pages) is tagged and read late, as a dead run's articles are."""
+    made: dict = {}
+    for path in sorted((folder / "early").glob("*.json")):
+        if (folder / "pages" / path.name).exists():
+            made.update(staging.read_json(path)[part])
+    return made
 
 
 class Loaded(TypedDict):
@@ -330,7 +359,10 @@ def tag_run(config: str | None, run_id: str, retag: bool = False, retag_since: s
     plan = _plan(run_folder(settings, run_id))
     ctx = _context(settings, run_id, plan)
     tagger = _tagger(settings)
-    tags = steps.tag(ctx, tagger)
+    from transform.tagging import Tag
+
+    pretagged = {i: Tag(**t) for i, t in _early(run_folder(settings, run_id), "tags").items()}
+    tags = steps.tag(ctx, tagger, pretagged=pretagged)
     result: Tagged = {"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
                       "retagged": 0, "retag_changed": 0}
     if retag:
@@ -350,9 +382,13 @@ def cluster_run(config: str | None, run_id: str) -> Clustered:
     """Run the cluster step."""
     from axiswatch import steps
 
+    from transform.supply_events import SupplyEvent, SupplyEventExtractor
+
     settings = settings_for(config)
-    plan = _plan(run_folder(settings, run_id))
-    stories = steps.cluster(_context(settings, run_id, plan))
+    folder = run_folder(settings, run_id)
+    plan = _plan(folder)
+    preread = {i: [SupplyEvent(**e) for e in events] for i, events in _early(folder, "events").items()}
+    stories = steps.cluster(_context(settings, run_id, plan), (SupplyEventExtractor.from_file(), preread))
     return {"clustered": stories.articles, "stories_new": stories.stories_new,
             "axis_stories_new": stories.axis_stories_new}
 

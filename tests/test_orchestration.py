@@ -1,5 +1,7 @@
 """The Airflow task bodies without Airflow: staging, idempotent load, permanent config errors."""
 
+from pathlib import Path
+
 import duckdb
 import fixtures as fx
 import pytest
@@ -180,3 +182,40 @@ def test_many_failing_feeds_keep_the_batch_xcom_under_1_kb(config, server, tmp_p
     assert fetched["failed"] == 30 and fetched["errors"]
     assert len(fetched["errors"]) + fetched["more_errors"] == 30
     assert len(json.dumps(fetched)) < 1024
+
+
+def test_tags_and_events_made_in_the_page_tasks_equal_those_made_late(config, tmp_path):
+    """The page tasks tag new articles where they are extracted and stage the tags; the tag task
+    stores those instead of reading the articles back. The stored tags must be the ones the tag
+    task would have made itself: the same corpus with the early files removed stores the same."""
+    import shutil
+
+    late_config = tmp_path / "late.yaml"
+    late_config.write_text(Path(config).read_text().replace("w.duckdb", "late.duckdb")
+                           .replace("/staging", "/late-staging"))
+    stored = {}
+    for cfg, name in ((config, "early"), (str(late_config), "late")):
+        run_id = f"manual__{name}"
+        for batch in orch.prepare(cfg, run_id):
+            orch.fetch_feed_batch(cfg, run_id, batch)
+        for batch in orch.plan_pages(cfg, run_id):
+            orch.fetch_page_batch(cfg, batch)
+        folder = orch.run_folder(orch.settings_for(cfg), run_id)
+        early = orch._early(folder, "tags")
+        if name == "late":
+            shutil.rmtree(folder / "early")
+            assert orch._early(folder, "tags") == {}
+        else:
+            assert len(early) == 3  # every new article, its page fetched or not (a 404 is tagged from its entry)
+        orch.load_run(cfg, run_id)
+        tagged = orch.tag_run(cfg, run_id)
+        orch.cluster_run(cfg, run_id)
+        con = duckdb.connect(str(orch.settings_for(cfg).database), read_only=True)
+        try:
+            stored[name] = (tagged["tagged"], tagged["axis_new"], con.execute(
+                "SELECT article_id, is_axis, score, countries, topics, matches, tagger_version FROM article_tags"
+                " ORDER BY article_id").fetchall(), con.execute("SELECT count(*) FROM supply_event_scans").fetchone())
+        finally:
+            con.close()
+    assert stored["early"] == stored["late"]
+    assert stored["early"][0] == 3
