@@ -223,7 +223,7 @@ def _staged_results(folder: Path, plan: dict) -> tuple[list[FeedResult], list[di
 
 def plan_pages(config: str | None, run_id: str) -> list[str]:
     """Run the plan-pages step and split the new article URLs into staged batches for the
-    mapped page-fetch tasks; return the batch files."""
+    mapped page-fetch tasks; return the batch files, relative to ``staging_dir``."""
     from axiswatch import steps
 
     settings = settings_for(config)
@@ -238,7 +238,9 @@ def plan_pages(config: str | None, run_id: str) -> list[str]:
     paths = []
     for n, part in enumerate(batches(len(items), settings.article_batch_size)):
         batch = {url: staging.entry_to_dict(e) for url, e in items[part.start : part.stop]}
-        paths.append(str(staging.write_json(folder / "batches" / f"{n:05d}.json", batch)))
+        written = staging.write_json(folder / "batches" / f"{n:05d}.json", batch)
+        # Relative to staging_dir: a worker on another machine may mount the volume elsewhere.
+        paths.append(written.relative_to(settings.staging_dir).as_posix())
     return paths
 
 
@@ -261,7 +263,7 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     from transform.supply_events import SupplyEventExtractor
 
     settings = settings_for(config)
-    batch = Path(batch_path)
+    batch = Path(settings.staging_dir) / batch_path  # an absolute path (older plans) stays as it is
     folder = batch.parent.parent
     plan = _plan(folder)
     ctx = _context(settings, plan["run_id"], plan)
@@ -302,6 +304,7 @@ class Loaded(TypedDict):
     articles_new: int
     duplicates: int
     pages_failed: int
+    pages_recovered: int  # stored articles whose failed page came back with text
     errors: int  # how many; the errors themselves are in pipeline_runs.errors
 
 
@@ -320,7 +323,7 @@ def load_run(config: str | None, run_id: str) -> Loaded:
     if existing and existing["status"] in DONE:
         return {"run_id": run_id, "already_loaded": True, "feeds_ok": existing["feeds_ok"] or 0,
                 "feeds_failed": existing["feeds_failed"] or 0, "entries_seen": existing["entries_seen"] or 0,
-                "articles_new": 0, "duplicates": 0, "pages_failed": 0,
+                "articles_new": 0, "duplicates": 0, "pages_failed": 0, "pages_recovered": 0,
                 "errors": len(json.loads(existing["errors"] or "[]"))}
     results, missing = _staged_results(folder, plan)
     entries, pages = {}, {}
@@ -338,7 +341,8 @@ def load_run(config: str | None, run_id: str) -> Loaded:
     return {"run_id": run_id, "already_loaded": False, "feeds_ok": loaded.feeds_ok,
             "feeds_failed": loaded.feeds_failed, "entries_seen": loaded.entries_seen,
             "articles_new": loaded.articles_new, "duplicates": loaded.duplicates,
-            "pages_failed": loaded.pages_failed, "errors": len(loaded.errors)}
+            "pages_failed": loaded.pages_failed, "pages_recovered": loaded.pages_recovered,
+            "errors": len(loaded.errors)}
 
 
 class Tagged(TypedDict):
@@ -393,14 +397,45 @@ def cluster_run(config: str | None, run_id: str) -> Clustered:
             "axis_stories_new": stories.axis_stories_new}
 
 
-def publish_run(config: str | None, run_id: str) -> dict:
-    """Run the publish step (index, snapshot, report; the run becomes finished), then remove the
-    run's staging folder and return what ops read (``run_summary``)."""
+class Indexed(TypedDict):
+    refreshed: bool
+
+
+def index_run(config: str | None, run_id: str, loaded: Loaded) -> Indexed:
+    """Refresh the search index when the load changed the articles (``steps.start_indexing``,
+    the command line's rule), beside the tag and cluster tasks as ``axiswatch run`` does on a
+    thread: the index reads only the articles, final once the load committed. On a lake the index
+    is a file of its own, so this task needs no warehouse slot; on a DuckDB file it is inside the
+    warehouse and the DAG gives the task the writers' pool."""
+    from axiswatch import steps
+
+    settings = settings_for(config)
+    ctx = _context(settings, run_id, _plan(run_folder(settings, run_id)))
+    changed = steps.LoadResult(articles_new=loaded.get("articles_new", 0), duplicates=loaded.get("duplicates", 0),
+                               pages_recovered=loaded.get("pages_recovered", 0))
+    indexing = steps.start_indexing(ctx, changed)
+    if indexing is None:
+        return {"refreshed": False}
+    indexing.wait()
+    return {"refreshed": True}
+
+
+class _Refreshed:
+    """What ``steps.publish`` waits on when the index task refreshed the index already."""
+
+    def wait(self) -> None:
+        return None
+
+
+def publish_run(config: str | None, run_id: str, indexed: bool = False) -> dict:
+    """Run the publish step (index unless the index task refreshed it, snapshot, report; the run
+    becomes finished), then remove the run's staging folder and return what ops read
+    (``run_summary``)."""
     from axiswatch import steps
 
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
-    published = steps.publish(_context(settings, run_id, _plan(folder)))
+    published = steps.publish(_context(settings, run_id, _plan(folder)), _Refreshed() if indexed else None)
     staging.remove(folder)
     return {**run_summary(config, run_id), "report": published.report}
 

@@ -37,6 +37,7 @@ TASK_IMPORTS = {
     "load": ["axiswatch.orchestration", "axiswatch.steps", "warehouse.load", "warehouse.runs", "warehouse.rows"],
     "tag": ["axiswatch.orchestration", "axiswatch.steps", "warehouse.tags", "transform.tagging", "warehouse.runs"],
     "cluster": ["axiswatch.orchestration", "axiswatch.steps", "warehouse.clusters", "warehouse.runs"],
+    "index": ["axiswatch.orchestration", "axiswatch.steps", "warehouse.search"],
     "publish": ["axiswatch.orchestration", "axiswatch.steps", "axiswatch.ops", "warehouse.runs", "warehouse.report",
                 "warehouse.search", "warehouse.snapshot"],
 }

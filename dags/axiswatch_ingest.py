@@ -2,8 +2,9 @@
 axiswatch.orchestration and are the same ones `axiswatch run` uses).
 
 prepare -> fetch_feeds (mapped, one per batch of feed_batch_size feeds) -> plan_pages
--> fetch_pages (mapped, batches of up to article_batch_size pages) -> load (one writer) -> tag
--> cluster -> publish (updates the warehouse Asset, cleans staging)
+-> fetch_pages (mapped, batches of up to article_batch_size pages) -> load (one writer)
+-> tag -> cluster -> publish (updates the warehouse Asset, cleans staging), with index (the
+search index) beside tag and cluster, as `axiswatch run` refreshes it on a thread of its own
 
 Feeds and pages go in batches because every Airflow task costs seconds of scheduling and process
 start; a failing feed or page is a result inside its batch (staged, recorded by the load, logged
@@ -54,6 +55,12 @@ def _settings():
 
 
 SETTINGS = _settings()
+
+
+def index_pool(backend: str) -> str | None:
+    """The search index is a file of its own beside a lake (its task may run while tag and
+    cluster write the lake) but lives inside a DuckDB warehouse file (one writer: the pool)."""
+    return None if backend == "ducklake" else POOL
 
 
 def _permanent(fn, *args):
@@ -154,12 +161,18 @@ def axiswatch_ingest():
 
         return _permanent(cluster_run, CONFIG, run_id)
 
+    @task(pool=index_pool(SETTINGS.backend), multiple_outputs=False)
+    def index(loaded: dict, run_id=None) -> dict:
+        from axiswatch.orchestration import index_run
+
+        return _permanent(index_run, CONFIG, run_id, loaded)
+
     @task(pool=POOL, outlets=[WAREHOUSE], multiple_outputs=False)
-    def publish(clustered: dict, run_id=None) -> dict:
+    def publish(clustered: dict, indexed: dict, run_id=None) -> dict:
         from axiswatch.ops import report_unhealthy
         from axiswatch.orchestration import publish_run
 
-        summary = _permanent(publish_run, CONFIG, run_id)
+        summary = _permanent(publish_run, CONFIG, run_id, indexed["refreshed"])
         report_unhealthy(summary)
         print("axiswatch run summary:", summary)
         return summary
@@ -176,7 +189,7 @@ def axiswatch_ingest():
     # night) and skip themselves when prepare failed; this edge makes the rest upstream_failed
     # then, so the run is marked failed rather than "success" with every leaf skipped.
     feeds >> tagged
-    publish(cluster(tagged))
+    publish(cluster(tagged), index(loaded))
 
 
 axiswatch_ingest()

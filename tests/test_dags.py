@@ -47,9 +47,11 @@ def test_dags_have_retries_tags_and_single_active_run(dagbag, dag_id):
 def test_ingest_shape(dagbag):
     dag = dagbag.dags["axiswatch_ingest"]
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"prepare", "fetch_feeds", "plan_pages", "fetch_pages", "load", "tag", "cluster", "publish"}
+    assert set(tasks) == {"prepare", "fetch_feeds", "plan_pages", "fetch_pages", "load", "tag", "cluster", "index",
+                          "publish"}
     writers = {t for t, op in tasks.items() if op.pool == "axiswatch_warehouse"}
-    assert writers == {"prepare", "plan_pages", "load", "tag", "cluster", "publish"}
+    assert writers == {"prepare", "plan_pages", "load", "tag", "cluster", "index", "publish"}  # a DuckDB file
+    assert tasks["index"].upstream_task_ids == {"load"} and "index" in tasks["publish"].upstream_task_ids
     assert not any(op.multiple_outputs for op in tasks.values())  # one small XCom per task, not one per key
     assert str(tasks["load"].trigger_rule) in ("all_done", "TriggerRule.ALL_DONE")
     assert [o.name for o in tasks["publish"].outlets] == ["axiswatch_warehouse"]
@@ -57,6 +59,18 @@ def test_ingest_shape(dagbag):
     assert dag.deadline is not None  # the nightly deadline alert...
     [deadline] = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
     assert "QueuedAt" in type(deadline.reference).__name__  # ...from when the run was queued, however started
+
+
+def test_beside_a_lake_the_index_task_takes_no_writer_slot(repo_root_for_dags):
+    """On a lake the search index is a file of its own: its task runs beside tag and cluster.
+    In a DuckDB file it is inside the warehouse, so the index task holds the writers' pool."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ingest_dag_for_pools", repo_root_for_dags / "dags/axiswatch_ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.index_pool("ducklake") is None
+    assert module.index_pool("duckdb") == module.POOL == "axiswatch_warehouse"
 
 
 def test_dag_folder_parses_fast(dagbag):

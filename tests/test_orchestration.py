@@ -219,3 +219,28 @@ def test_tags_and_events_made_in_the_page_tasks_equal_those_made_late(config, tm
             con.close()
     assert stored["early"] == stored["late"]
     assert stored["early"][0] == 3
+
+
+def test_the_index_task_refreshes_the_index_when_the_load_changed_articles(config, tmp_path):
+    from warehouse.search import search
+
+    run_id = "manual__indexed"
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
+    for batch in orch.plan_pages(config, run_id):
+        orch.fetch_page_batch(config, batch)
+    loaded = orch.load_run(config, run_id)
+    orch.tag_run(config, run_id)
+    assert orch.index_run(config, run_id, loaded) == {"refreshed": True}
+    orch.cluster_run(config, run_id)
+    orch.publish_run(config, run_id, indexed=True)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        assert search(con, "Kursk troops", limit=5).column("url").to_pylist()[0].endswith("/pages/troops.html")
+    finally:
+        con.close()
+    quiet = "manual__quiet"
+    for batch in orch.prepare(config, quiet):
+        orch.fetch_feed_batch(config, quiet, batch)
+    orch.plan_pages(config, quiet)
+    assert orch.index_run(config, quiet, orch.load_run(config, quiet)) == {"refreshed": False}
