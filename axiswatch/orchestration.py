@@ -3,8 +3,9 @@
 in and out (each under 1 KB) and bulk data in the run's staging folder.
 
 This module imports only what every task needs (settings, staging); each task imports its own
-step's modules when it runs, so 500 per-feed tasks a night do not each load the tagger, the
-clustering libraries and DuckDB.
+step's modules when it runs, so the mapped fetch tasks do not each load the clustering
+libraries and DuckDB. Feeds and pages go to the mapped tasks in batches (``feed_batch_size``,
+``article_batch_size``): every Airflow task costs seconds of scheduling and process start.
 
 Failure policy: a broken feed or page is data (recorded, reported, the run goes on); a bad
 config or parameter is permanent (``ConfigError``: fail fast in the first task, no retries); a
