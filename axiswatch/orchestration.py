@@ -358,15 +358,16 @@ def tag_run(config: str | None, run_id: str, retag: bool = False, retag_since: s
     """Run the tag step (and, when the run's ``retag`` parameter asks, re-apply the tagger to the
     stored articles since ``retag_since``, checked already by ``prepare``)."""
     from axiswatch import steps
+    from transform.tagging import Tag
     from warehouse.tags import tag_stored
 
     settings = settings_for(config)
-    plan = _plan(run_folder(settings, run_id))
-    ctx = _context(settings, run_id, plan)
+    folder = run_folder(settings, run_id)
+    ctx = _context(settings, run_id, _plan(folder))
     tagger = _tagger(settings)
-    from transform.tagging import Tag
-
-    pretagged = {i: Tag(**t) for i, t in _early(run_folder(settings, run_id), "tags").items()}
+    # Tags the page tasks made where the pages were extracted (only those of this tagger
+    # version are taken; the rest are made here).
+    pretagged = {i: Tag(**t) for i, t in _early(folder, "tags").items()}
     tags = steps.tag(ctx, tagger, pretagged=pretagged)
     result: Tagged = {"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
                       "retagged": 0, "retag_changed": 0}
