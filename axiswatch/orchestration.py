@@ -3,8 +3,9 @@
 in and out (each under 1 KB) and bulk data in the run's staging folder.
 
 This module imports only what every task needs (settings, staging); each task imports its own
-step's modules when it runs, so 500 per-feed tasks a night do not each load the tagger, the
-clustering libraries and DuckDB.
+step's modules when it runs, so the mapped fetch tasks do not each load the clustering
+libraries and DuckDB. Feeds and pages go to the mapped tasks in batches (``feed_batch_size``,
+``article_batch_size``): every Airflow task costs seconds of scheduling and process start.
 
 Failure policy: a broken feed or page is data (recorded, reported, the run goes on); a bad
 config or parameter is permanent (``ConfigError``: fail fast in the first task, no retries); a
@@ -96,11 +97,23 @@ def _context(settings: Settings, run_id: str, plan: dict | None = None):
     )
 
 
+def batches(count: int, size: int) -> list[range]:
+    """``count`` items in as few batches of at most ``size`` as possible, their sizes differing
+    by one at most (318 pages in batches of up to 250 are two of 159, not 250 and 68: the two
+    mapped tasks finish together)."""
+    if count <= 0:
+        return []
+    n = -(-count // size)
+    bounds = [count * i // n for i in range(n + 1)]
+    return [range(bounds[i], bounds[i + 1]) for i in range(n)]
+
+
 def prepare(config: str | None, run_id: str, feeds_file: str | None = None,
-            retag: bool = False, retag_since: str | None = None) -> list[str]:
+            retag: bool = False, retag_since: str | None = None) -> list[int]:
     """Validate the settings, feeds, topics and the run's parameters before anything is written,
-    then run the prepare step (migrate, claim the warehouse) and write the run's plan; return the
-    feed names to fetch."""
+    then run the prepare step (migrate, claim the warehouse) and write the run's plan, with the
+    feeds split into batches of at most ``feed_batch_size``; return the batch numbers (the
+    mapped feed tasks' only argument: the XCom stays a few bytes however many feeds there are)."""
     from axiswatch import steps
 
     settings = settings_for(config)
@@ -111,8 +124,10 @@ def prepare(config: str | None, run_id: str, feeds_file: str | None = None,
     plan = {"run_id": run_id, "started_at": datetime.now(UTC).isoformat(), "sources": [asdict(s) for s in sources]}
     prepared = steps.prepare(_context(settings, run_id, plan))
     plan["states"] = {s.name: asdict(prepared.states.get(s.name, FeedState())) for s in sources}
+    plan["feed_batches"] = [[sources[i].name for i in part]
+                            for part in batches(len(sources), settings.feed_batch_size)]
     staging.write_json(run_folder(settings, run_id) / "plan.json", plan)
-    return [s.name for s in sources]
+    return list(range(len(plan["feed_batches"])))
 
 
 def _plan(folder: Path) -> dict:
@@ -126,30 +141,72 @@ def _feed_file(folder: Path, name: str) -> Path:
     return folder / "feeds" / f"{safe_name(name)}.json"
 
 
-class FeedFetched(TypedDict):
-    feed: str
-    status: str
+class FeedBatchFetched(TypedDict):
+    batch: int
+    feeds: int
+    ok: int
+    failed: int
     entries: int
-    error_kind: str | None
-    error: str | None
+    errors: dict[str, str]  # feed -> "kind: message", the first few, cut to stay under 1 KB
+    more_errors: int  # failed feeds left out of ``errors`` (all of them are in the warehouse)
 
 
-def fetch_one_feed(config: str | None, run_id: str, name: str) -> FeedFetched:
-    """Fetch and parse one feed into the staging folder; a failing feed is a result, not an error.
-    Imports only the HTTP client and the feed parser (this task runs once per feed)."""
-    from ingest.feeds import fetch_feed
+ERRORS_IN_XCOM = 600  # characters of per-feed errors a batch's XCom carries; the log has every one
+
+
+def fetch_feed_batch(config: str | None, run_id: str, batch: int) -> FeedBatchFetched:
+    """Fetch and parse one batch of the plan's feeds concurrently (the fetch-feeds step, as
+    ``axiswatch run`` does for all of them) into the staging folder, one file per feed.
+
+    A failing feed is a result (its error staged like any other, recorded by the load), never a
+    failed batch. Feeds staged by an earlier try of this task (a worker killed mid-batch) are not
+    fetched again. Every failure is logged, one line per feed, for ops reading the task's log."""
+    import logging
+
+    from axiswatch import steps
     from ingest.http import HttpClient
 
+    log = logging.getLogger("axiswatch.fetch_feeds")
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
-    source = FeedSource(**next(s for s in plan["sources"] if s["name"] == name))
-    state = FeedState(**plan["states"].get(name, {}))
-    with HttpClient(settings.http.settings()) as client:
-        result = fetch_feed(client, source, state, settings.feed)
-    staging.write_json(_feed_file(folder, name), staging.feed_result_to_dict(result))
-    return {"feed": name, "status": result.status, "entries": len(result.entries),
-            "error_kind": result.error_kind or None, "error": (result.error or "")[:ERROR_CHARS] or None}
+    try:
+        names = plan["feed_batches"][batch]
+    except (KeyError, IndexError):
+        raise PlanMissing(f"{folder / 'plan.json'}: no feed batch {batch} in this run's plan") from None
+    wanted = set(names)
+    results: dict[str, FeedResult] = {}
+    for source in plan["sources"]:
+        path = _feed_file(folder, source["name"])
+        if source["name"] in wanted and path.exists():  # staged by an earlier try of this task
+            results[source["name"]] = staging.feed_result_from_dict(staging.read_json(path))
+    todo = [s for s in plan["sources"] if s["name"] in wanted and s["name"] not in results]
+    if todo:
+        ctx = _context(settings, run_id, {**plan, "sources": todo})
+        states = {s["name"]: FeedState(**plan["states"].get(s["name"], {})) for s in todo}
+        with HttpClient(ctx.http) as client:
+            for result in steps.fetch_feeds(ctx, states, client):
+                staging.write_json(_feed_file(folder, result.source.name), staging.feed_result_to_dict(result))
+                results[result.source.name] = result
+    out: FeedBatchFetched = {"batch": batch, "feeds": len(names), "ok": 0, "failed": 0, "entries": 0,
+                             "errors": {}, "more_errors": 0}
+    room = ERRORS_IN_XCOM
+    for name in names:
+        result = results[name]
+        out["entries"] += len(result.entries)
+        if result.status != "error":
+            out["ok"] += 1
+            continue
+        out["failed"] += 1
+        log.warning("feed %s failed (%s): %s", name, result.error_kind, result.error)
+        line = f"{result.error_kind}: {result.error}"[:ERROR_CHARS]
+        cost = len(json.dumps({name: line})) + 2  # as the XCom stores it, escapes included
+        if cost <= room:
+            out["errors"][name] = line
+            room -= cost
+        else:
+            out["more_errors"] += 1
+    return out
 
 
 def _staged_results(folder: Path, plan: dict) -> tuple[list[FeedResult], list[dict]]:
@@ -167,7 +224,7 @@ def _staged_results(folder: Path, plan: dict) -> tuple[list[FeedResult], list[di
 
 def plan_pages(config: str | None, run_id: str) -> list[str]:
     """Run the plan-pages step and split the new article URLs into staged batches for the
-    mapped page-fetch tasks; return the batch files."""
+    mapped page-fetch tasks; return the batch files, relative to ``staging_dir``."""
     from axiswatch import steps
 
     settings = settings_for(config)
@@ -176,12 +233,15 @@ def plan_pages(config: str | None, run_id: str) -> list[str]:
     results, _ = _staged_results(folder, plan)
     planned = steps.plan_pages(_context(settings, run_id, plan), results)
     staging.write_json(folder / "deferred.json", planned.deferred)
+    # Stored articles' failed pages fetched again keep their stored summary: not tagged early.
+    staging.write_json(folder / "refetching.json", sorted(planned.refetching))
     items = list(planned.entries.items())
-    size = settings.article_batch_size
     paths = []
-    for n, start in enumerate(range(0, len(items), size)):
-        batch = {url: staging.entry_to_dict(e) for url, e in items[start : start + size]}
-        paths.append(str(staging.write_json(folder / "batches" / f"{n:05d}.json", batch)))
+    for n, part in enumerate(batches(len(items), settings.article_batch_size)):
+        batch = {url: staging.entry_to_dict(e) for url, e in items[part.start : part.stop]}
+        written = staging.write_json(folder / "batches" / f"{n:05d}.json", batch)
+        # Relative to staging_dir: a worker on another machine may mount the volume elsewhere.
+        paths.append(written.relative_to(settings.staging_dir).as_posix())
     return paths
 
 
@@ -193,20 +253,47 @@ class BatchFetched(TypedDict):
 
 def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     """Run the fetch-pages step on one staged batch (with the run's feeds, so each feed's
-    crawl_delay applies to its pages' hosts exactly as on the command line)."""
+    crawl_delay applies to its pages' hosts exactly as on the command line).
+
+    As on the command line, the extraction workers also build, tag and read for supply events
+    each new article (``transform.early_tags``) while other pages download: the tags and events
+    are staged beside the pages, and the tag and cluster tasks store them instead of reading
+    every article back on the one writer."""
     from axiswatch import steps
     from ingest.http import HttpClient
+    from transform.supply_events import SupplyEventExtractor
 
     settings = settings_for(config)
-    batch = Path(batch_path)
+    batch = Path(settings.staging_dir) / batch_path  # an absolute path (older plans) stays as it is
     folder = batch.parent.parent
     plan = _plan(folder)
     ctx = _context(settings, plan["run_id"], plan)
     entries = {url: staging.entry_from_dict(e) for url, e in staging.read_json(batch).items()}
+    refetching_file = folder / "refetching.json"
+    refetching = set(staging.read_json(refetching_file)) if refetching_file.exists() else set()
+    early: dict = {}
     with HttpClient(ctx.http) as client:
-        pages = steps.fetch_pages(ctx, entries, client)
+        pages = steps.fetch_pages(ctx, entries, client, tagger=_tagger(settings), refetching=refetching,
+                                  early=early, events=SupplyEventExtractor.from_file())
     staging.write_json(folder / "pages" / batch.name, {url: asdict(p) for url, p in pages.items()})
+    # After the pages: a task killed between the two leaves pages without early tags (tagged
+    # late, by the tag task), never early tags of articles the load would build differently.
+    staging.write_json(folder / "early" / batch.name, {
+        "tags": {e.tag.id: asdict(e.tag) for e in early.values() if e.tag},
+        "events": {e.article.id: [asdict(v) for v in e.events] for e in early.values() if e.events is not None},
+    })
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
+
+
+def _early(folder: Path, part: str) -> dict:
+    """What the page tasks' extraction workers made early, of one kind ("tags" or "events"), by
+    article id. Only batches whose pages the load read count; a batch without an early file
+    (its task died after staging the pages) is tagged and read late, as a dead run's articles are."""
+    made: dict = {}
+    for path in sorted((folder / "early").glob("*.json")):
+        if (folder / "pages" / path.name).exists():
+            made.update(staging.read_json(path)[part])
+    return made
 
 
 class Loaded(TypedDict):
@@ -218,6 +305,7 @@ class Loaded(TypedDict):
     articles_new: int
     duplicates: int
     pages_failed: int
+    pages_recovered: int  # stored articles whose failed page came back with text
     errors: int  # how many; the errors themselves are in pipeline_runs.errors
 
 
@@ -236,7 +324,7 @@ def load_run(config: str | None, run_id: str) -> Loaded:
     if existing and existing["status"] in DONE:
         return {"run_id": run_id, "already_loaded": True, "feeds_ok": existing["feeds_ok"] or 0,
                 "feeds_failed": existing["feeds_failed"] or 0, "entries_seen": existing["entries_seen"] or 0,
-                "articles_new": 0, "duplicates": 0, "pages_failed": 0,
+                "articles_new": 0, "duplicates": 0, "pages_failed": 0, "pages_recovered": 0,
                 "errors": len(json.loads(existing["errors"] or "[]"))}
     results, missing = _staged_results(folder, plan)
     entries, pages = {}, {}
@@ -254,7 +342,8 @@ def load_run(config: str | None, run_id: str) -> Loaded:
     return {"run_id": run_id, "already_loaded": False, "feeds_ok": loaded.feeds_ok,
             "feeds_failed": loaded.feeds_failed, "entries_seen": loaded.entries_seen,
             "articles_new": loaded.articles_new, "duplicates": loaded.duplicates,
-            "pages_failed": loaded.pages_failed, "errors": len(loaded.errors)}
+            "pages_failed": loaded.pages_failed, "pages_recovered": loaded.pages_recovered,
+            "errors": len(loaded.errors)}
 
 
 class Tagged(TypedDict):
@@ -269,13 +358,17 @@ def tag_run(config: str | None, run_id: str, retag: bool = False, retag_since: s
     """Run the tag step (and, when the run's ``retag`` parameter asks, re-apply the tagger to the
     stored articles since ``retag_since``, checked already by ``prepare``)."""
     from axiswatch import steps
+    from transform.tagging import Tag
     from warehouse.tags import tag_stored
 
     settings = settings_for(config)
-    plan = _plan(run_folder(settings, run_id))
-    ctx = _context(settings, run_id, plan)
+    folder = run_folder(settings, run_id)
+    ctx = _context(settings, run_id, _plan(folder))
     tagger = _tagger(settings)
-    tags = steps.tag(ctx, tagger)
+    # Tags the page tasks made where the pages were extracted (only those of this tagger
+    # version are taken; the rest are made here).
+    pretagged = {i: Tag(**t) for i, t in _early(folder, "tags").items()}
+    tags = steps.tag(ctx, tagger, pretagged=pretagged)
     result: Tagged = {"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
                       "retagged": 0, "retag_changed": 0}
     if retag:
@@ -295,21 +388,56 @@ def cluster_run(config: str | None, run_id: str) -> Clustered:
     """Run the cluster step."""
     from axiswatch import steps
 
+    from transform.supply_events import SupplyEvent, SupplyEventExtractor
+
     settings = settings_for(config)
-    plan = _plan(run_folder(settings, run_id))
-    stories = steps.cluster(_context(settings, run_id, plan))
+    folder = run_folder(settings, run_id)
+    plan = _plan(folder)
+    preread = {i: [SupplyEvent(**e) for e in events] for i, events in _early(folder, "events").items()}
+    stories = steps.cluster(_context(settings, run_id, plan), (SupplyEventExtractor.from_file(), preread))
     return {"clustered": stories.articles, "stories_new": stories.stories_new,
             "axis_stories_new": stories.axis_stories_new}
 
 
-def publish_run(config: str | None, run_id: str) -> dict:
-    """Run the publish step (index, snapshot, report; the run becomes finished), then remove the
-    run's staging folder and return what ops read (``run_summary``)."""
+class Indexed(TypedDict):
+    refreshed: bool
+
+
+def index_run(config: str | None, run_id: str, loaded: Loaded) -> Indexed:
+    """Refresh the search index when the load changed the articles (``steps.start_indexing``,
+    the command line's rule), beside the tag and cluster tasks as ``axiswatch run`` does on a
+    thread: the index reads only the articles, final once the load committed. On a lake the index
+    is a file of its own, so this task needs no warehouse slot; on a DuckDB file it is inside the
+    warehouse and the DAG gives the task the writers' pool."""
+    from axiswatch import steps
+
+    settings = settings_for(config)
+    ctx = _context(settings, run_id, _plan(run_folder(settings, run_id)))
+    changed = steps.LoadResult(articles_new=loaded.get("articles_new", 0), duplicates=loaded.get("duplicates", 0),
+                               pages_recovered=loaded.get("pages_recovered", 0))
+    indexing = steps.start_indexing(ctx, changed)
+    if indexing is None:
+        return {"refreshed": False}
+    indexing.wait()
+    return {"refreshed": True}
+
+
+class _Refreshed:
+    """What ``steps.publish`` waits on when the index task refreshed the index already."""
+
+    def wait(self) -> None:
+        return None
+
+
+def publish_run(config: str | None, run_id: str, indexed: bool = False) -> dict:
+    """Run the publish step (index unless the index task refreshed it, snapshot, report; the run
+    becomes finished), then remove the run's staging folder and return what ops read
+    (``run_summary``)."""
     from axiswatch import steps
 
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
-    published = steps.publish(_context(settings, run_id, _plan(folder)))
+    published = steps.publish(_context(settings, run_id, _plan(folder)), _Refreshed() if indexed else None)
     staging.remove(folder)
     return {**run_summary(config, run_id), "report": published.report}
 

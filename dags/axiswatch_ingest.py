@@ -1,8 +1,14 @@
 """axiswatch_ingest: the nightly pass as an Airflow DAG (wiring only; the steps live in
 axiswatch.orchestration and are the same ones `axiswatch run` uses).
 
-prepare -> fetch_feed (mapped, one per feed) -> plan_pages -> fetch_pages (mapped batches)
--> load (one writer) -> tag -> cluster -> publish (updates the warehouse Asset, cleans staging)
+prepare -> fetch_feeds (mapped, one per batch of feed_batch_size feeds) -> plan_pages
+-> fetch_pages (mapped, batches of up to article_batch_size pages) -> load (one writer)
+-> tag -> cluster -> publish (updates the warehouse Asset, cleans staging), with index (the
+search index) beside tag and cluster, as `axiswatch run` refreshes it on a thread of its own
+
+Feeds and pages go in batches because every Airflow task costs seconds of scheduling and process
+start; a failing feed or page is a result inside its batch (staged, recorded by the load, logged
+one line per feed), never a failed task.
 
 Each task calls exactly one step of axiswatch.steps. A bad config or parameter fails `prepare`
 alone (no retries); the tasks after it are skipped, so ops get one alert for one mistake.
@@ -49,6 +55,12 @@ def _settings():
 
 
 SETTINGS = _settings()
+
+
+def index_pool(backend: str) -> str | None:
+    """The search index is a file of its own beside a lake (its task may run while tag and
+    cluster write the lake) but lives inside a DuckDB warehouse file (one writer: the pool)."""
+    return None if backend == "ducklake" else POOL
 
 
 def _permanent(fn, *args):
@@ -113,11 +125,11 @@ def axiswatch_ingest():
         return _permanent(step, CONFIG, run_id, params.get("feeds_file"), params.get("retag"),
                           params.get("retag_since"))
 
-    @task(map_index_template="{{ task.op_kwargs['name'] }}", multiple_outputs=False)
-    def fetch_feed(name: str, run_id=None) -> dict:
-        from axiswatch.orchestration import fetch_one_feed
+    @task(map_index_template="feeds batch {{ task.op_kwargs['batch'] }}", multiple_outputs=False)
+    def fetch_feeds(batch: int, run_id=None) -> dict:
+        from axiswatch.orchestration import fetch_feed_batch
 
-        return _permanent(fetch_one_feed, CONFIG, run_id, name)
+        return _permanent(fetch_feed_batch, CONFIG, run_id, batch)
 
     @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE)
     def plan_pages(run_id=None) -> list[str]:
@@ -149,18 +161,24 @@ def axiswatch_ingest():
 
         return _permanent(cluster_run, CONFIG, run_id)
 
+    @task(pool=index_pool(SETTINGS.backend), multiple_outputs=False)
+    def index(loaded: dict, run_id=None) -> dict:
+        from axiswatch.orchestration import index_run
+
+        return _permanent(index_run, CONFIG, run_id, loaded)
+
     @task(pool=POOL, outlets=[WAREHOUSE], multiple_outputs=False)
-    def publish(clustered: dict, run_id=None) -> dict:
+    def publish(clustered: dict, indexed: dict, run_id=None) -> dict:
         from axiswatch.ops import report_unhealthy
         from axiswatch.orchestration import publish_run
 
-        summary = _permanent(publish_run, CONFIG, run_id)
+        summary = _permanent(publish_run, CONFIG, run_id, indexed["refreshed"])
         report_unhealthy(summary)
         print("axiswatch run summary:", summary)
         return summary
 
     feeds = prepare()
-    fetched = fetch_feed.expand(name=feeds)
+    fetched = fetch_feeds.expand(batch=feeds)
     batches = plan_pages()
     fetched >> batches
     pages = fetch_pages.expand(batch=batches)
@@ -171,7 +189,7 @@ def axiswatch_ingest():
     # night) and skip themselves when prepare failed; this edge makes the rest upstream_failed
     # then, so the run is marked failed rather than "success" with every leaf skipped.
     feeds >> tagged
-    publish(cluster(tagged))
+    publish(cluster(tagged), index(loaded))
 
 
 axiswatch_ingest()

@@ -47,9 +47,11 @@ def test_dags_have_retries_tags_and_single_active_run(dagbag, dag_id):
 def test_ingest_shape(dagbag):
     dag = dagbag.dags["axiswatch_ingest"]
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"prepare", "fetch_feed", "plan_pages", "fetch_pages", "load", "tag", "cluster", "publish"}
+    assert set(tasks) == {"prepare", "fetch_feeds", "plan_pages", "fetch_pages", "load", "tag", "cluster", "index",
+                          "publish"}
     writers = {t for t, op in tasks.items() if op.pool == "axiswatch_warehouse"}
-    assert writers == {"prepare", "plan_pages", "load", "tag", "cluster", "publish"}
+    assert writers == {"prepare", "plan_pages", "load", "tag", "cluster", "index", "publish"}  # a DuckDB file
+    assert tasks["index"].upstream_task_ids == {"load"} and "index" in tasks["publish"].upstream_task_ids
     assert not any(op.multiple_outputs for op in tasks.values())  # one small XCom per task, not one per key
     assert str(tasks["load"].trigger_rule) in ("all_done", "TriggerRule.ALL_DONE")
     assert [o.name for o in tasks["publish"].outlets] == ["axiswatch_warehouse"]
@@ -57,6 +59,18 @@ def test_ingest_shape(dagbag):
     assert dag.deadline is not None  # the nightly deadline alert...
     [deadline] = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
     assert "QueuedAt" in type(deadline.reference).__name__  # ...from when the run was queued, however started
+
+
+def test_beside_a_lake_the_index_task_takes_no_writer_slot(repo_root_for_dags):
+    """On a lake the search index is a file of its own: its task runs beside tag and cluster.
+    In a DuckDB file it is inside the warehouse, so the index task holds the writers' pool."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ingest_dag_for_pools", repo_root_for_dags / "dags/axiswatch_ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.index_pool("ducklake") is None
+    assert module.index_pool("duckdb") == module.POOL == "axiswatch_warehouse"
 
 
 def test_dag_folder_parses_fast(dagbag):
@@ -90,9 +104,11 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
     server.add("/pages/markets.html", Route(fx.page("Asian markets rise", fx.MARKETS)))
     server.add("/pages/ko1.html", Route(fx.page("북한군", ["국가정보원은 북한군 수천 명이 러시아 쿠르스크 전선에 추가로 투입됐다고 국회 정보위원회에 보고했다고 밝혔다."] * 2, "ko")))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n" for n in ("rss", "ko", "error", "broken")))
+    # Batches of two feeds: a good and a broken feed share each fetch_feeds task.
+    feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n" for n in ("rss", "error", "ko", "broken")))
     db = tmp_path / "w.duckdb"
     settings = (f"feeds_file: {feeds}\ndatabase: {db}\nstaging_dir: {tmp_path / 'staging'}\narticle_batch_size: 2\n"
+                "feed_batch_size: 2\n"
                 "http:\n  allow_networks: ['127.0.0.1/32']\n  retries: 0\n")
 
     first, second = run_dag(repo_root, tmp_path, settings, times=2)
@@ -104,6 +120,8 @@ def test_ingest_dag_end_to_end_with_a_failing_feed_and_a_rerun(server, tmp_path,
     assert kinds["http_status"] == 1 and kinds["not_a_feed"] == 1 and kinds["page_http_status"] == 1, kinds
     assert summary["articles_new"] == 4 and summary["stories_new"] == 4
     assert sum(1 for t in first["tasks"] if t.startswith("fetch_pages[")) == 2  # 4 pages in batches of 2
+    feed_tasks = {t: state for t, state in first["tasks"].items() if t.startswith("fetch_feeds[")}
+    assert len(feed_tasks) == 2 and set(feed_tasks.values()) == {"success"}, feed_tasks  # broken feeds fail no task
     assert not (tmp_path / "staging").exists() or not any((tmp_path / "staging").iterdir())  # cleaned
     assert 0 < max(first["xcom_bytes"].values()) < 1024, first["xcom_bytes"]  # small values; bulk data is staged
 

@@ -1,5 +1,7 @@
 """The Airflow task bodies without Airflow: staging, idempotent load, permanent config errors."""
 
+from pathlib import Path
+
 import duckdb
 import fixtures as fx
 import pytest
@@ -24,9 +26,8 @@ def config(server, tmp_path, monkeypatch, repo_root):
 
 
 def run_all(config, run_id):
-    names = orch.prepare(config, run_id)
-    for name in names:
-        orch.fetch_one_feed(config, run_id, name)
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
     for batch in orch.plan_pages(config, run_id):
         orch.fetch_page_batch(config, batch)
     loaded = orch.load_run(config, run_id)
@@ -38,9 +39,8 @@ def run_all(config, run_id):
 
 def test_tasks_in_order_then_a_cleared_load_is_a_no_op(config, tmp_path):
     run_id = "scheduled__2026-11-26T02:00:00+00:00"
-    names = orch.prepare(config, run_id)
-    for name in names:
-        orch.fetch_one_feed(config, run_id, name)
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
     for batch in orch.plan_pages(config, run_id):
         orch.fetch_page_batch(config, batch)
     loaded = orch.load_run(config, run_id)
@@ -71,7 +71,7 @@ def test_snapshot_is_recopied_only_when_a_run_stored_something(config, tmp_path)
 
 def test_a_feed_task_that_died_is_reported_and_the_rest_loads(config, server, tmp_path):
     run_id = "manual__x"
-    orch.prepare(config, run_id)  # fetch_feed never ran (say, the worker was killed)
+    orch.prepare(config, run_id)  # fetch_feeds never ran (say, the worker was killed)
     assert orch.plan_pages(config, run_id) == []
     loaded = orch.load_run(config, run_id)
     assert loaded["feeds_failed"] == 1 and loaded["errors"] == 1
@@ -100,8 +100,8 @@ def test_deferred_entries_reach_the_load_through_staging(config, tmp_path):
     path = tmp_path / "settings.yaml"
     path.write_text(path.read_text() + "feed:\n  max_entries: 1\n")
     run_id = "manual__capped"
-    for name in orch.prepare(config, run_id):
-        orch.fetch_one_feed(config, run_id, name)
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
     assert len(orch.plan_pages(config, run_id)) == 1  # one page, in one batch
     for batch in orch.plan_pages(config, run_id):
         orch.fetch_page_batch(config, batch)
@@ -111,3 +111,136 @@ def test_deferred_entries_reach_the_load_through_staging(config, tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT entries, entries_deferred FROM feed_fetches").fetchone() == (3, 2)
     assert con.execute("SELECT coalesce(body_hash, '') FROM feeds").fetchone() == ("",)  # read again next run
+
+
+@pytest.mark.parametrize("count,size", [(0, 5), (1, 5), (5, 5), (6, 5), (318, 250), (500, 50), (501, 50)])
+def test_batches_cover_every_item_once_in_even_batches_of_at_most_size(count, size):
+    parts = orch.batches(count, size)
+    assert [i for part in parts for i in part] == list(range(count))
+    assert len(parts) == -(-count // size)  # as few batches as the size allows
+    lengths = [len(p) for p in parts]
+    assert all(n <= size for n in lengths) and (not lengths or max(lengths) - min(lengths) <= 1)
+
+
+def test_a_failing_feed_fails_only_itself_inside_its_batch(config, server, tmp_path):
+    """One batch of four feeds, two of them broken: the batch task succeeds, the two good feeds
+    load, each broken one is recorded with its own error kind, and the XCom stays small."""
+    import json
+
+    server.add("/error.xml", Route("boom", status=500))
+    server.add("/broken.xml", Route(fx.MALFORMED, content_type="application/xml"))
+    server.add("/ko.xml", Route(fx.EUCKR, content_type="application/rss+xml"))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n"
+                                          for n in ("rss", "error", "ko", "broken")))
+    run_id = "manual__batched"
+    assert orch.prepare(config, run_id) == [0]  # four feeds, feed_batch_size 50: one batch
+    fetched = orch.fetch_feed_batch(config, run_id, 0)
+    assert (fetched["feeds"], fetched["ok"], fetched["failed"]) == (4, 2, 2)
+    assert set(fetched["errors"]) == {"error", "broken"} and fetched["more_errors"] == 0
+    assert fetched["errors"]["error"].startswith("http_status")
+    assert len(json.dumps(fetched)) < 1024
+    for batch in orch.plan_pages(config, run_id):
+        orch.fetch_page_batch(config, batch)
+    loaded = orch.load_run(config, run_id)
+    assert (loaded["feeds_ok"], loaded["feeds_failed"]) == (2, 2)
+    kinds = orch.run_summary(config, run_id)["failures_by_kind"]
+    assert kinds["http_status"] == 1 and kinds["not_a_feed"] == 1, kinds
+
+
+def test_feed_batches_follow_the_setting_and_a_retried_batch_fetches_only_what_is_missing(config, server, tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(path.read_text() + "feed_batch_size: 2\n")
+    for n in range(5):
+        server.add(f"/f{n}.xml", Route(fx.RSS2, content_type="application/rss+xml"))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - name: f{n}\n    url: {server.url(f'/f{n}.xml')}\n" for n in range(5)))
+    run_id = "manual__retried"
+    assert orch.prepare(config, run_id) == [0, 1, 2]  # five feeds in batches of 1, 2 and 2
+    first = orch.fetch_feed_batch(config, run_id, 1)  # f1 and f2
+    assert first["feeds"] == 2 and first["ok"] == 2
+    assert [server.routes[f"/f{n}.xml"].hits for n in range(5)] == [0, 1, 1, 0, 0]
+    staged = orch.run_folder(orch.settings_for(config), run_id) / "feeds"
+    (staged / "f2.json").unlink()  # as if the worker died after staging f1 only
+    again = orch.fetch_feed_batch(config, run_id, 1)  # ...and the task's retry runs
+    assert again == first
+    assert [server.routes[f"/f{n}.xml"].hits for n in range(5)] == [0, 1, 2, 0, 0]
+    with pytest.raises(orch.PlanMissing):
+        orch.fetch_feed_batch(config, run_id, 3)
+
+
+def test_many_failing_feeds_keep_the_batch_xcom_under_1_kb(config, server, tmp_path):
+    import json
+
+    feeds = tmp_path / "feeds.yaml"
+    names = [f"a-feed-with-a-long-name-{'x' * 40}-{n}" for n in range(30)]
+    feeds.write_text("feeds:\n" + "".join(f"  - name: {name}\n    url: {server.url(f'/gone-{n}.xml')}\n"
+                                          for n, name in enumerate(names)))
+    run_id = "manual__dead"
+    [batch] = orch.prepare(config, run_id)
+    fetched = orch.fetch_feed_batch(config, run_id, batch)
+    assert fetched["failed"] == 30 and fetched["errors"]
+    assert len(fetched["errors"]) + fetched["more_errors"] == 30
+    assert len(json.dumps(fetched)) < 1024
+
+
+def test_tags_and_events_made_in_the_page_tasks_equal_those_made_late(config, tmp_path):
+    """The page tasks tag new articles where they are extracted and stage the tags; the tag task
+    stores those instead of reading the articles back. The stored tags must be the ones the tag
+    task would have made itself: the same corpus with the early files removed stores the same."""
+    import shutil
+
+    late_config = tmp_path / "late.yaml"
+    late_config.write_text(Path(config).read_text().replace("w.duckdb", "late.duckdb")
+                           .replace("/staging", "/late-staging"))
+    stored = {}
+    for cfg, name in ((config, "early"), (str(late_config), "late")):
+        run_id = f"manual__{name}"
+        for batch in orch.prepare(cfg, run_id):
+            orch.fetch_feed_batch(cfg, run_id, batch)
+        for batch in orch.plan_pages(cfg, run_id):
+            orch.fetch_page_batch(cfg, batch)
+        folder = orch.run_folder(orch.settings_for(cfg), run_id)
+        early = orch._early(folder, "tags")
+        if name == "late":
+            shutil.rmtree(folder / "early")
+            assert orch._early(folder, "tags") == {}
+        else:
+            assert len(early) == 3  # every new article, its page fetched or not (a 404 is tagged from its entry)
+        orch.load_run(cfg, run_id)
+        tagged = orch.tag_run(cfg, run_id)
+        orch.cluster_run(cfg, run_id)
+        con = duckdb.connect(str(orch.settings_for(cfg).database), read_only=True)
+        try:
+            stored[name] = (tagged["tagged"], tagged["axis_new"], con.execute(
+                "SELECT article_id, is_axis, score, countries, topics, matches, tagger_version FROM article_tags"
+                " ORDER BY article_id").fetchall(), con.execute("SELECT count(*) FROM supply_event_scans").fetchone())
+        finally:
+            con.close()
+    assert stored["early"] == stored["late"]
+    assert stored["early"][0] == 3
+
+
+def test_the_index_task_refreshes_the_index_when_the_load_changed_articles(config, tmp_path):
+    from warehouse.search import search
+
+    run_id = "manual__indexed"
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
+    for batch in orch.plan_pages(config, run_id):
+        orch.fetch_page_batch(config, batch)
+    loaded = orch.load_run(config, run_id)
+    orch.tag_run(config, run_id)
+    assert orch.index_run(config, run_id, loaded) == {"refreshed": True}
+    orch.cluster_run(config, run_id)
+    orch.publish_run(config, run_id, indexed=True)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        assert search(con, "Kursk troops", limit=5).column("url").to_pylist()[0].endswith("/pages/troops.html")
+    finally:
+        con.close()
+    quiet = "manual__quiet"
+    for batch in orch.prepare(config, quiet):
+        orch.fetch_feed_batch(config, quiet, batch)
+    orch.plan_pages(config, quiet)
+    assert orch.index_run(config, quiet, orch.load_run(config, quiet)) == {"refreshed": False}
