@@ -4,6 +4,7 @@ concurrent writers, and the whole pass on a real PostgreSQL catalog."""
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import postgres_server
 import pytest
@@ -142,6 +143,61 @@ def test_full_pass_on_a_postgres_catalog(postgres, server, tmp_path, fast_http, 
     con = connect(lake, read_only=True)
     assert con.execute("SELECT count(*) FROM v_axis_stories").fetchone() == (1,)
     assert [r["title"] for r in search(con, "Kursk").to_pylist()] == ["North Korean troops reach Kursk"]
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("SELECT count(*) FROM fts_main_articles.docs").fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute("SELECT count(*) FROM fts_main_articles.docs").fetchone()[0], flush=True)
+"""
+
+
+def test_a_lake_search_index_is_replaced_whole_while_a_reader_holds_it(server, tmp_path, fast_http, repo_root):
+    """Readers on other machines open the lake's index file where DuckDB's lock does not hold:
+    a refresh writes a new file and renames it over the old, so a reader keeps a whole index (the
+    old one) and the next reader gets the new one; nothing is left beside it."""
+    import fixtures as fx
+    from fixture_server import Route
+
+    from axiswatch.pipeline import run_pass
+    from ingest.records import FeedSource
+    from transform.tagging import Tagger
+    from warehouse.search import index_file, refresh_index, search
+
+    server.add("/rss.xml", Route(fx.RSS2, content_type="application/rss+xml"))
+    server.add("/pages/troops.html", Route(fx.page("Troops reach Kursk", fx.TROOPS)))
+    server.add("/pages/markets.html", Route(fx.page("Asian markets rise", fx.MARKETS)))
+    lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite?data_path={tmp_path}/shared/"
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    run_pass([FeedSource(name="rss", url=server.url("/rss.xml"))], lake, fast_http, tagger,
+             reports_dir=tmp_path / "reports")
+    con = connect(lake)
+    try:
+        path = index_file(con)
+    finally:
+        con.close()
+    reader = subprocess.Popen([sys.executable, "-c", READER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        before = int(reader.stdout.readline())
+        con = connect(lake)
+        try:
+            con.execute("INSERT INTO articles SELECT * REPLACE ('x1' AS id, 'https://x/1' AS canonical_url,"
+                        " 'Shoigu lands in Pyongyang' AS title, 'Shoigu lands in Pyongyang for talks.' AS text,"
+                        " '' AS summary, 'h-x1' AS content_hash) FROM articles LIMIT 1")
+            assert refresh_index(con, full=True)["articles"] == before + 1
+            assert [r["title"] for r in search(con, "Shoigu").to_pylist()] == ["Shoigu lands in Pyongyang"]
+        finally:
+            con.close()
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) == before  # the reader's file was never touched
+    finally:
+        reader.kill()
+        reader.wait()
+    assert sorted(p.name for p in Path(path).parent.iterdir() if p.name.startswith(Path(path).name)) == [Path(path).name]
 
 
 def test_airflow_tasks_resolve_lake_paths_against_home(monkeypatch, tmp_path):

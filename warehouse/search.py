@@ -14,6 +14,8 @@ that finds the recent part grown past a fifth of the archive. Search asks both p
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -49,7 +51,12 @@ def index_file(con: duckdb.DuckDBPyConnection) -> str | None:
 @contextmanager
 def _index_catalog(con: duckdb.DuckDBPyConnection, write: bool) -> Iterator[tuple[str, str] | None]:
     """(prefix of index objects, table of articles) for the index in use: on a DuckDB file, its own
-    schema and table; on a lake, the search file attached as ``search`` (None if there is none)."""
+    schema and table; on a lake, the search file attached as ``search`` (None if there is none).
+
+    A lake's index file sits on a volume other machines read, where DuckDB's file lock does not
+    hold. So it is never changed where it lies: a refresh updates a copy (``<file>.new``),
+    checkpoints it and renames it over the old one, and a reader anywhere opens either the old
+    index or the new one, never one half-written. A refresh that fails leaves the old one."""
     path = index_file(con)
     if path is None:
         yield "", "articles"
@@ -57,12 +64,28 @@ def _index_catalog(con: duckdb.DuckDBPyConnection, write: bool) -> Iterator[tupl
     if not write and not Path(path).exists():
         yield None
         return
-    con.execute(f"ATTACH {sql_string(path)} AS search" + ("" if write else " (READ_ONLY)"))
+    target = f"{path}.new" if write else path
+    if write:
+        for stale in (Path(target), Path(f"{target}.wal")):  # a refresh that died before its rename
+            stale.unlink(missing_ok=True)
+        if Path(path).exists():
+            shutil.copyfile(path, target)
+    con.execute(f"ATTACH {sql_string(target)} AS search" + ("" if write else " (READ_ONLY)"))
+    done = False
     try:
         yield "search.", "lake.articles"
+        done = True
     finally:
+        if write and done:
+            con.execute("CHECKPOINT search")  # everything in the file itself: a rename leaves a WAL behind
         con.execute("USE lake")
         con.execute("DETACH search")
+        if write:
+            if done:
+                os.replace(target, path)
+            else:
+                Path(target).unlink(missing_ok=True)
+                Path(f"{target}.wal").unlink(missing_ok=True)
 
 
 def _build_index(con: duckdb.DuckDBPyConnection, prefix: str, table: str) -> None:
