@@ -25,12 +25,17 @@ def config(server, tmp_path, monkeypatch, repo_root):
     return str(path)
 
 
-def run_all(config, run_id):
+def fetch_and_load(config, run_id):
+    """prepare -> feed batches -> plan -> page batches -> load, as the DAG runs them."""
     for batch in orch.prepare(config, run_id):
         orch.fetch_feed_batch(config, run_id, batch)
     for batch in orch.plan_pages(config, run_id):
         orch.fetch_page_batch(config, batch)
-    loaded = orch.load_run(config, run_id)
+    return orch.load_run(config, run_id)
+
+
+def run_all(config, run_id):
+    loaded = fetch_and_load(config, run_id)
     orch.tag_run(config, run_id)
     orch.cluster_run(config, run_id)
     orch.publish_run(config, run_id)
@@ -39,11 +44,7 @@ def run_all(config, run_id):
 
 def test_tasks_in_order_then_a_cleared_load_is_a_no_op(config, tmp_path):
     run_id = "scheduled__2026-11-26T02:00:00+00:00"
-    for batch in orch.prepare(config, run_id):
-        orch.fetch_feed_batch(config, run_id, batch)
-    for batch in orch.plan_pages(config, run_id):
-        orch.fetch_page_batch(config, batch)
-    loaded = orch.load_run(config, run_id)
+    loaded = fetch_and_load(config, run_id)
     assert loaded["articles_new"] == 3 and not loaded["already_loaded"]
     again = orch.load_run(config, run_id)
     assert again["already_loaded"] and again["articles_new"] == 0
@@ -225,11 +226,7 @@ def test_the_index_task_refreshes_the_index_when_the_load_changed_articles(confi
     from warehouse.search import search
 
     run_id = "manual__indexed"
-    for batch in orch.prepare(config, run_id):
-        orch.fetch_feed_batch(config, run_id, batch)
-    for batch in orch.plan_pages(config, run_id):
-        orch.fetch_page_batch(config, batch)
-    loaded = orch.load_run(config, run_id)
+    loaded = fetch_and_load(config, run_id)
     orch.tag_run(config, run_id)
     assert orch.index_run(config, run_id, loaded) == {"refreshed": True}
     orch.cluster_run(config, run_id)

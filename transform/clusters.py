@@ -107,8 +107,7 @@ def _base():
 def warm_signatures() -> None:
     """Import what signatures need now (datasketch, and scipy under it): a process that forks
     workers to make signatures does this first so each worker inherits it."""
-    _base()
-    from datasketch import MinHashLSH  # noqa: F401 - the story index's, imported once here too
+    _base()  # imports the datasketch package, the story index's MinHashLSH with it
 
 
 def _token_hashes(tokens: list[str]) -> np.ndarray:

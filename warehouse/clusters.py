@@ -23,9 +23,9 @@ from transform.clusters import (
     cluster_id_for,
     signatures,
 )
-from transform.event_links import EventDoc, EventFeatures, EventIndex, FeatureExtractor, assign_event, event_id_for
+from transform.event_links import EventDoc, FeatureExtractor, assign_event, event_id_for
 from warehouse.db import id_table, in_transaction, registered
-from warehouse.late_events import link_late_axis_stories
+from warehouse.late_events import link_late_axis_stories, stored_event_index
 from warehouse.rows import TIME
 
 if TYPE_CHECKING:
@@ -210,16 +210,7 @@ def link_story_events(
     if not stories:
         return 0
     extractor = None
-    index = EventIndex(settings)
-    times = [d.time for d, _ in stories if d.time is not None]
-    if times:
-        margin = timedelta(hours=settings.event_hours)
-        for cluster_id, event_id, time, features in con.execute(
-            "SELECT cluster_id, event_id, story_time, features FROM story_events"
-            " WHERE story_time BETWEEN ? AND ? AND len(features) > 0 ORDER BY story_time, cluster_id",
-            [min(times) - margin, max(times) + margin],
-        ).fetchall():
-            index.add(cluster_id, event_id, time, EventFeatures(frozenset(features)))
+    index = stored_event_index(con, settings, [d.time for d, _ in stories])
     rows = []
     joined = 0
     for doc, axis in stories:
