@@ -281,18 +281,21 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     staging.write_json(folder / "early" / batch.name, {
         "tags": {e.tag.id: asdict(e.tag) for e in early.values() if e.tag},
         "events": {e.article.id: [asdict(v) for v in e.events] for e in early.values() if e.events is not None},
+        "signatures": {e.article.id: staging.signature_to_dict(e.signature) for e in early.values()
+                       if e.signature is not None},
     })
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
 
 
 def _early(folder: Path, part: str) -> dict:
-    """What the page tasks' extraction workers made early, of one kind ("tags" or "events"), by
+    """What the page tasks' extraction workers made early, of one kind ("tags", "events" or
+    "signatures"), by
     article id. Only batches whose pages the load read count; a batch without an early file
     (its task died after staging the pages) is tagged and read late, as a dead run's articles are."""
     made: dict = {}
     for path in sorted((folder / "early").glob("*.json")):
         if (folder / "pages" / path.name).exists():
-            made.update(staging.read_json(path)[part])
+            made.update(staging.read_json(path).get(part, {}))  # an older task staged no signatures
     return made
 
 
@@ -385,7 +388,7 @@ class Clustered(TypedDict):
 
 
 def cluster_run(config: str | None, run_id: str) -> Clustered:
-    """Run the cluster step."""
+    """Run the cluster step, with the supply events and story signatures the page tasks staged."""
     from axiswatch import steps
 
     from transform.supply_events import SupplyEvent, SupplyEventExtractor
@@ -394,7 +397,10 @@ def cluster_run(config: str | None, run_id: str) -> Clustered:
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
     preread = {i: [SupplyEvent(**e) for e in events] for i, events in _early(folder, "events").items()}
-    stories = steps.cluster(_context(settings, run_id, plan), (SupplyEventExtractor.from_file(), preread))
+    # The signatures the page tasks' extraction workers made: the cluster task only assigns stories.
+    staged = {i: staging.signature_from_dict(s) for i, s in _early(folder, "signatures").items()}
+    presigned = {i: sig for i, sig in staged.items() if sig is not None}
+    stories = steps.cluster(_context(settings, run_id, plan), (SupplyEventExtractor.from_file(), preread), presigned)
     return {"clustered": stories.articles, "stories_new": stories.stories_new,
             "axis_stories_new": stories.axis_stories_new}
 

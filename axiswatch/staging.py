@@ -7,6 +7,7 @@ half-written file behind for the next one.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -79,6 +80,39 @@ def feed_result_from_dict(data: dict) -> FeedResult:
 
 def extraction_from_dict(data: dict) -> Extraction:
     return Extraction(**data)
+
+
+def signature_to_dict(sig) -> dict:
+    """A story signature (``transform.clusters.Signature``) as JSON: its MinHash values as
+    base64 of little-endian 32-bit words, so a page task's signatures cost the cluster task a
+    decode, not the shingling and hashing again."""
+    return {"lede": _words(sig.lede), "text": None if sig.text is None else _words(sig.text),
+            "title_tokens": sorted(sig.title_tokens), "url": sig.url, "head": sig.head, "caption": sig.caption}
+
+
+def signature_from_dict(data: dict):
+    """The signature ``signature_to_dict`` staged, or None when its MinHash length is not the
+    one this code makes (staged by another version: the cluster step makes it again)."""
+    from transform.clusters import NUM_PERM, Signature
+
+    lede = _array(data["lede"])
+    text = None if data["text"] is None else _array(data["text"])
+    if len(lede) != NUM_PERM or (text is not None and len(text) != NUM_PERM):
+        return None
+    return Signature(lede, text, frozenset(data["title_tokens"]), data["url"], head=data["head"],
+                     caption=data["caption"])
+
+
+def _words(values) -> str:
+    import numpy as np
+
+    return base64.b64encode(np.asarray(values, dtype="<u4").tobytes()).decode("ascii")
+
+
+def _array(text: str):
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype="<u4").astype(np.uint32)
 
 
 def remove(folder: Path) -> None:

@@ -241,3 +241,60 @@ def test_the_index_task_refreshes_the_index_when_the_load_changed_articles(confi
         orch.fetch_feed_batch(config, quiet, batch)
     orch.plan_pages(config, quiet)
     assert orch.index_run(config, quiet, orch.load_run(config, quiet)) == {"refreshed": False}
+
+
+def test_cluster_task_takes_the_signatures_the_page_tasks_staged(config, monkeypatch):
+    """The page tasks' extraction workers make each new article's story signature and stage it;
+    the cluster task makes none itself, and what it takes is the signature of the stored row."""
+    import numpy as np
+
+    import warehouse.clusters
+    from axiswatch.config import Settings
+    from transform.clusters import signature
+
+    run_id = "manual__signatures"
+    fetch_and_load(config, run_id)
+    orch.tag_run(config, run_id)
+    handed, made_here = [], []
+    real_cluster, real_signatures = warehouse.clusters.cluster_unclustered, warehouse.clusters.signatures
+
+    def spy(*args, presigned=None, **kwargs):
+        handed.append(dict(presigned or {}))
+        return real_cluster(*args, presigned=presigned, **kwargs)
+
+    def counted(docs, *args, **kwargs):
+        made_here.extend(docs)
+        return real_signatures(docs, *args, **kwargs)
+
+    monkeypatch.setattr(warehouse.clusters, "cluster_unclustered", spy)
+    monkeypatch.setattr(warehouse.clusters, "signatures", counted)
+    assert orch.cluster_run(config, run_id)["clustered"] == 3
+    assert made_here == []
+    con = duckdb.connect(str(Path(orch.settings_for(config).database)), read_only=True)
+    try:
+        rows = con.execute("SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''),"
+                           " canonical_url FROM articles").fetchall()
+    finally:
+        con.close()
+    assert set(handed[0]) == {r[0] for r in rows}
+    for id_, title, text, summary, url in rows:
+        fresh = signature(warehouse.clusters.Doc(id_, title, text, summary, url), Settings().clusters)
+        staged = handed[0][id_]
+        assert np.array_equal(staged.lede, fresh.lede) and staged.title_tokens == fresh.title_tokens
+        assert (staged.text is None and fresh.text is None) or np.array_equal(staged.text, fresh.text)
+        assert (staged.url, staged.head, staged.caption) == (fresh.url, fresh.head, fresh.caption)
+
+
+def test_a_signature_staged_by_another_version_is_made_again():
+    """A staged signature whose MinHash length differs from this code's is not used."""
+    import numpy as np
+
+    from axiswatch.staging import signature_from_dict, signature_to_dict
+    from transform.clusters import NUM_PERM, Signature
+
+    sig = Signature(np.arange(NUM_PERM, dtype=np.uint32) * 7919, None, frozenset({"kursk"}), "u", head=5, caption=True)
+    back = signature_from_dict(signature_to_dict(sig))
+    assert np.array_equal(back.lede, sig.lede) and back.text is None and back.lede.dtype == np.uint32
+    assert (back.title_tokens, back.url, back.head, back.caption) == (sig.title_tokens, "u", 5, True)
+    short = signature_to_dict(Signature(np.arange(64, dtype=np.uint32), None, frozenset(), "u"))
+    assert signature_from_dict(short) is None
