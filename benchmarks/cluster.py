@@ -4,7 +4,11 @@ both into a DuckLake whose catalog is on the cluster's PostgreSQL: the scheduler
 ratio of wall times. Prints one JSON object, with the machine's load average before and after
 (the machine is shared: a busy neighbour slows both sides, the cluster more).
 
-Usage: python -m benchmarks.cluster [--feeds 500 --entries 50 --pages 10000 --hosts 50 --latency 0.1]
+With ``--series N`` it runs N pairs, each into fresh lakes, the cluster started for its night and
+stopped after it (the machine's speed drifts between minutes, so one pair says little); the
+top-level figures are the first pair's, ``series`` has every pair and ``ratios`` their ratios.
+
+Usage: python -m benchmarks.cluster [--feeds 500 --entries 50 --pages 10000 --hosts 50 --latency 0.1 --series 1]
 """
 
 from __future__ import annotations
@@ -81,6 +85,91 @@ def service_cpu_seconds(cluster) -> dict[str, float]:
     return {name: tree_cpu_seconds(pid) for name, pid in roots.items()}
 
 
+def createdb(cluster, name: str) -> None:
+    env = cluster.env("airflow-worker")
+    subprocess.run([str(cluster.pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.ports.postgres), "-U",
+                    "airflow", name], env={**os.environ, "PGPASSWORD": env["PGPASSWORD"]}, check=True, capture_output=True)
+
+
+def lake_env(cluster, n: int, side: str) -> dict[str, str]:
+    """A fresh lake for night ``n`` of one side: its own catalog database and data folder."""
+    catalog = cluster.env("airflow-worker")["AXISWATCH_LAKE_CATALOG"]
+    name = f"axiswatch_lake_{side}_{n}"
+    createdb(cluster, name)
+    return {"AXISWATCH_LAKE_CATALOG": catalog.replace("axiswatch_lake", name),
+            "AXISWATCH_LAKE_DATA_PATH": str(cluster.data / f"lake-{side}-{n}") + "/"}
+
+
+def cli_night(cluster, n: int, timeout: float) -> dict:
+    """``axiswatch run`` with the settings a worker task sees, into a fresh lake on the cluster's
+    PostgreSQL (only the catalog database and data folder differ)."""
+    from cluster import ClusterError
+
+    env = {**cluster.env("airflow-worker"), **lake_env(cluster, n, "cli")}
+    started, cpu_before = time.perf_counter(), os.times()
+    run = subprocess.run([str(ROOT / ".venv/bin/axiswatch"), "run", "--config", str(ROOT / env["AXISWATCH_CONFIG"]),
+                          "--json"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - started
+    cpu_after = os.times()
+    if run.returncode:
+        raise ClusterError(f"axiswatch run failed: {run.stderr[-2000:]}")
+    cli = json.loads(run.stdout.strip().splitlines()[-1])
+    return {"seconds": round(seconds, 1), "articles_new": cli.get("articles_new"), "feeds_ok": cli.get("feeds_ok"),
+            "pages_failed": cli.get("pages_failed"),
+            "cpu_s": round(cpu_after.children_user + cpu_after.children_system
+                           - cpu_before.children_user - cpu_before.children_system, 1)}
+
+
+def cluster_night(cluster, n: int, timeout: float) -> tuple[dict, float]:
+    """Start the cluster on a fresh lake, run the night as DAG run ``bench-<n>``, stop the cluster
+    (PostgreSQL stays); the run's figures and the cluster's start seconds."""
+    run_id = f"bench-{n}"
+    base_env = dict(cluster.settings_env)
+    cluster.settings_env = {**base_env, **lake_env(cluster, n, "cluster")}
+    try:
+        started = time.perf_counter()
+        cluster.start_redis()
+        cluster.start_airflow()
+        cluster.wait_for_dag(DAG)
+        start_s = time.perf_counter() - started
+        started, cpu_before = time.perf_counter(), service_cpu_seconds(cluster)
+        cluster.trigger(DAG, run_id)
+        state = cluster.wait_for_run(DAG, run_id, timeout)
+        seconds = time.perf_counter() - started
+        cpu_after = service_cpu_seconds(cluster)
+        cpu = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
+        summary = json.loads(cluster.python(SUMMARY, run_id))
+        tasks = cluster.query("SELECT task_id, count(*), round(sum(extract(epoch FROM end_date - start_date))::numeric, 1) "
+                              "FROM task_instance WHERE dag_id = %s AND run_id = %s GROUP BY task_id", DAG, run_id)
+        span = cluster.query("SELECT extract(epoch FROM max(end_date) - min(start_date)) FROM task_instance "
+                             "WHERE dag_id = %s AND run_id = %s", DAG, run_id)[0][0]
+        # The run as Airflow records it, from queued to finished: what a scheduled night costs
+        # (trigger to success also counts the `airflow dags trigger` command's own start).
+        recorded = cluster.query("SELECT extract(epoch FROM end_date - queued_at) FROM dag_run "
+                                 "WHERE dag_id = %s AND run_id = %s", DAG, run_id)[0][0]
+        # The first task after the cluster started waits seconds before its DAG is loaded (once
+        # per cluster start, not per task or worker): the slowest task starts, from their logs.
+        cold = task_start_seconds(cluster.folder / "airflow/logs", DAG, run_id)
+    finally:
+        cluster.stop_processes()
+        cluster.settings_env = base_env
+    return {"state": state, "seconds": round(seconds, 1), "queued_to_finished_s": round(float(recorded or 0), 1),
+            "task_start_to_dag_loaded_s": cold, "articles_new": summary["articles_new"],
+            "feeds_ok": summary["feeds_ok"], "pages_failed": summary["pages_failed"],
+            "first_task_start_to_last_task_end_s": round(float(span), 1),
+            "tasks": {t: {"count": c, "task_seconds": float(x or 0)} for t, c, x in tasks},
+            # CPU seconds of each service during the run (the workers' include their tasks);
+            # their sum over the cores is the least the run can take.
+            "cpu_s": cpu, "cpu_s_total": round(sum(cpu.values()), 1)}, start_s
+
+
+def pair_figures(cli: dict, run: dict) -> dict:
+    ok = run["state"] == "success"  # a failed run's wall time includes its retries' waits: no ratio
+    return {"cluster_vs_axiswatch_run": round(run["seconds"] / cli["seconds"], 2) if ok else None,
+            "run_queued_to_finished_vs_axiswatch_run": round(run["queued_to_finished_s"] / cli["seconds"], 2) if ok else None,
+            "same_articles": run["articles_new"] == cli["articles_new"]}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=500)
@@ -90,11 +179,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=2, help="Celery workers (one task each at a time)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds the cluster's run may take")
+    parser.add_argument("--series", type=int, default=1, help="pairs of nights (axiswatch run, then the cluster)")
     parser.add_argument("--keep", action="store_true", help="keep the cluster's folder (task logs) and print its path")
     args = parser.parse_args(argv)
 
     from benchmarks.corpus import build, serve
-    from cluster import Cluster, ClusterError
+    from cluster import Cluster
 
     corpus = build(args.feeds, args.entries, args.pages, args.hosts)
     servers, port = serve(corpus, args.latency)
@@ -111,72 +201,25 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()
     result: dict = {"benchmark": "cluster", "corpus": {"feeds": args.feeds, "entries": args.feeds * args.entries,
                                                        "pages": args.pages, "hosts": args.hosts, "latency_s": args.latency},
-                    "workers": args.workers, "cores": os.cpu_count()}
+                    "workers": args.workers, "cores": os.cpu_count(), "series": []}
     try:
         cluster.start_postgres()
-        # `axiswatch run` first, into its own lake database on the same server, with the same
-        # settings a worker task sees (only the catalog database and data folder differ).
-        env = cluster.env("airflow-worker")
-        psql = [str(cluster.pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.ports.postgres), "-U", "airflow",
-                "axiswatch_lake_cli"]
-        subprocess.run(psql, env={**os.environ, "PGPASSWORD": env["PGPASSWORD"]}, check=True, capture_output=True)
-        cli_env = {**env, "AXISWATCH_LAKE_CATALOG": env["AXISWATCH_LAKE_CATALOG"].replace("axiswatch_lake", "axiswatch_lake_cli"),
-                   "AXISWATCH_LAKE_DATA_PATH": str(cluster.data / "lake-cli") + "/"}
-        started, cpu_before = time.perf_counter(), os.times()
-        run = subprocess.run([str(ROOT / ".venv/bin/axiswatch"), "run", "--config", str(ROOT / env["AXISWATCH_CONFIG"]),
-                              "--json"], env=cli_env, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
-        cli_s = time.perf_counter() - started
-        cpu_after = os.times()
-        cli_cpu = (cpu_after.children_user + cpu_after.children_system
-                   - cpu_before.children_user - cpu_before.children_system)
-        if run.returncode:
-            raise ClusterError(f"axiswatch run failed: {run.stderr[-2000:]}")
-        cli = json.loads(run.stdout.strip().splitlines()[-1])
-        result["axiswatch_run"] = {"seconds": round(cli_s, 1), "articles_new": cli.get("articles_new"),
-                                   "feeds_ok": cli.get("feeds_ok"), "pages_failed": cli.get("pages_failed"),
-                                   "cpu_s": round(cli_cpu, 1)}
-
-        started = time.perf_counter()
-        cluster.start_redis()
-        cluster.start_airflow()
-        cluster.wait_for_dag(DAG)
-        result["cluster_start_s"] = round(time.perf_counter() - started, 1)
-        started, cpu_before = time.perf_counter(), service_cpu_seconds(cluster)
-        cluster.trigger(DAG, "bench-1")
-        state = cluster.wait_for_run(DAG, "bench-1", args.timeout)
-        cluster_s = time.perf_counter() - started
-        cpu_after = service_cpu_seconds(cluster)
-        cpu = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after}
-        summary = json.loads(cluster.python(SUMMARY, "bench-1"))
-        tasks = cluster.query("SELECT task_id, count(*), round(sum(extract(epoch FROM end_date - start_date))::numeric, 1) "
-                              "FROM task_instance WHERE dag_id = %s AND run_id = 'bench-1' GROUP BY task_id", DAG)
-        span = cluster.query("SELECT extract(epoch FROM max(end_date) - min(start_date)) FROM task_instance "
-                             "WHERE dag_id = %s AND run_id = 'bench-1'", DAG)[0][0]
-        # The run as Airflow records it, from queued to finished: what a scheduled night costs
-        # (trigger to success also counts the `airflow dags trigger` command's own start).
-        recorded = cluster.query("SELECT extract(epoch FROM end_date - queued_at) FROM dag_run "
-                                 "WHERE dag_id = %s AND run_id = 'bench-1'", DAG)[0][0]
-        # The first task after the cluster started waits seconds before its DAG is loaded (once
-        # per cluster start, not per task or worker): the slowest task starts, from their logs.
-        cold = task_start_seconds(cluster.folder / "airflow/logs", DAG, "bench-1")
-        result["cluster_run"] = {"state": state, "seconds": round(cluster_s, 1),
-                                 "queued_to_finished_s": round(float(recorded or 0), 1),
-                                 "task_start_to_dag_loaded_s": cold, "articles_new": summary["articles_new"],
-                                 "feeds_ok": summary["feeds_ok"], "pages_failed": summary["pages_failed"],
-                                 "first_task_start_to_last_task_end_s": round(float(span), 1),
-                                 "tasks": {t: {"count": n, "task_seconds": float(s or 0)} for t, n, s in tasks},
-                                 # CPU seconds of each service during the run (the workers' include
-                                 # their tasks); their sum over the cores is the least the run can take.
-                                 "cpu_s": cpu, "cpu_s_total": round(sum(cpu.values()), 1)}
-        # A failed run's wall time includes its retries' waits: no ratio for it.
-        result["cluster_vs_axiswatch_run"] = round(cluster_s / cli_s, 2) if state == "success" else None
-        result["run_queued_to_finished_vs_axiswatch_run"] = (round(float(recorded) / cli_s, 2)
-                                                              if state == "success" else None)
-        result["same_articles"] = summary["articles_new"] == cli.get("articles_new")
+        for n in range(1, args.series + 1):
+            cli = cli_night(cluster, n, args.timeout)
+            run, start_s = cluster_night(cluster, n, args.timeout)
+            pair = {"axiswatch_run": cli, "cluster_start_s": round(start_s, 1), "cluster_run": run,
+                    **pair_figures(cli, run), "load_average": [round(x, 2) for x in os.getloadavg()]}
+            result["series"].append(pair)
+            print(json.dumps({"pair": n, "axiswatch_run_s": cli["seconds"], "cluster_run_s": run["seconds"],
+                              "ratio": pair["cluster_vs_axiswatch_run"]}), file=sys.stderr, flush=True)
     finally:
         for server in servers:
             server.shutdown()
         cluster.stop(keep=args.keep)
+    first = result["series"][0]
+    result.update({k: first[k] for k in ("axiswatch_run", "cluster_start_s", "cluster_run", "cluster_vs_axiswatch_run",
+                                         "run_queued_to_finished_vs_axiswatch_run", "same_articles")})
+    result["ratios"] = [p["cluster_vs_axiswatch_run"] for p in result["series"]]
     if args.keep:
         result["kept"] = str(cluster.folder)
     result["load_average_before"] = [round(x, 2) for x in load_before]

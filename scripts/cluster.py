@@ -316,6 +316,14 @@ class Cluster:
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
     def stop(self, keep: bool = False) -> None:
+        self.stop_processes()
+        if self.pg_data.exists():
+            self.stop_postgres("immediate")
+        if not keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def stop_processes(self) -> None:
+        """End every process started here but PostgreSQL (process groups, TERM then KILL)."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 try:
@@ -332,10 +340,7 @@ class Cluster:
                 os.killpg(proc.pid, signal.SIGKILL)  # stragglers and their children
             except ProcessLookupError:
                 pass
-        if self.pg_data.exists():
-            self.stop_postgres("immediate")
-        if not keep:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        self.procs.clear()
 
     # -- runs ---------------------------------------------------------------------------------
     def metadata(self):
