@@ -20,7 +20,7 @@ from ingest.language import detect_language
 from ingest.yamlfile import YamlFileError, read_yaml
 from transform.terms import Term, TermMatcher, tokenize
 
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
 LANGUAGES = ("en", "ko", "ru", "uk", "pl")
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
