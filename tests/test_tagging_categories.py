@@ -66,6 +66,11 @@ AXIS = {
         ("ru", "ЦТАК опубликовало комментарий о политике Вашингтона", "Агентство назвало поставки оружия Киеву причиной затягивания войны."),
         ("uk", "КНДР оприлюднила заяву", "Пхеньян звинуватив США у затягуванні війни в Україні."),
         ("pl", "Oświadczenie ministra obrony Korei Północnej", "Reżim w Kijowie zabija cywilów w Rosji, twierdzi Phenian."),
+        # A headline quoting its speaker says who speaks; the lede says about what.
+        ("ko", "국정원 \"북한군 사상자 4천명\"", "쿠르스크 전선에서 피해가 컸다."),
+        ("ru", "ЦТАК: «Вашингтон затягивает войну»", "Агентство назвало поставки оружия Киеву преступлением."),
+        ("uk", "Кім Йо Чжон: «Ми будемо з братами до кінця»", "Вона пообіцяла підтримку росії у війні."),
+        ("pl", "Kim Jo Dzong: „Będziemy z braćmi do końca”", "Obiecała wsparcie dla Rosji w wojnie."),
     ],
     # China's distance from the Russia-North Korea alignment; enumerations saying the countries
     # act together.
@@ -120,6 +125,13 @@ NOT_AXIS = {
         ("ru", "Польша закупит у Южной Кореи танки K2 на фоне войны на Украине", "Сделка оценивается в 6,5 млрд долларов."),
         ("uk", "Польща купує південнокорейські гаубиці через війну в Україні", "Угода оцінюється у мільярди доларів."),
         ("ko", "폴란드, 우크라이나 전쟁에 K2 전차 180대 추가 도입", "계약 규모는 65억 달러다."),
+    ],
+    # A speaker's headline over a lede about something else, or about a third country as well.
+    "speech_elsewhere": [
+        ("en", "North Korea slams US-South Korea drills as rehearsal for invasion",
+         "KCNA said the drills threaten peace. Russia and China have also criticised the exercises."),
+        ("ko", "北 외무성 담화 \"한미연합훈련은 침략 연습\"", "러시아도 우려를 표명했다."),
+        ("ru", "МИД КНДР осудил учения США и Южной Кореи", "Тем временем в России прошли выборы."),
     ],
     # Hackers, concerts and tourists: both sides named, no link between the states.
     "other_subjects": [

@@ -38,6 +38,9 @@ LIST_MIN = 3  # distinct countries chained together, one of them a crowd country
 # When the headline has one side speak (a statement, commentary) and names only that side, what it
 # said follows: the other side named in the lede or in the body's first sentences meets it.
 SPEECH_BODY_SENTENCES = 3
+# A headline quoting its speaker (국정원 "북한군 사상자 4천명", Кореєць: «Воюю за свободу»). Not a
+# colon: English headlines put labels before one ("Analysis:", "FirstFT:").
+_QUOTING = re.compile(r'["“”«»„「」『』]')
 
 
 class TopicsError(ValueError):
@@ -252,6 +255,8 @@ class Tagger:
         for zone, sentences in _zones(title, summary, text).items():
             for index, sentence in enumerate(sentences):
                 matches.extend(self._match(sentence, zone, index))
+        if title and _QUOTING.search(title):
+            matches.append(Match("", "_speech", "title", 0))
         return self._decide(id, matches, language)
 
     def _match(self, sentence: str, zone: str, index: int) -> list[Match]:
