@@ -79,7 +79,7 @@ AXIS = {
         ("ko", "북·중·러 밀착 가속", "3국 정상이 베이징에서 만났다."),
         ("ru", "Китай, Россия и КНДР сближаются: что это значит для Азии", "Эксперты оценивают последствия."),
         ("uk", "Китай, росія та КНДР зближуються: що це означає для Азії", "Аналітики попереджають про загрозу."),
-        ("pl", "Chiny, Rosja i Korea Północna zacieśniają sojusz", "Eksperci ostrzegają."),
+        ("pl", "Chiny, Rosja i Korea Północna zbliżają się do siebie", "Eksperci ostrzegają."),
     ],
     # Korean abbreviations as words and inside compounds.
     "korean_abbreviations": [
@@ -104,6 +104,10 @@ NOT_AXIS = {
         ("ko", "트럼프 \"푸틴·김정은·시진핑과 잘 지내\"", "유세에서 발언했다."),
         ("uk", "НАТО: Китай, росія, Іран і КНДР загрожують безпеці", "Генсек закликав збільшити витрати на оборону."),
         ("pl", "Trump chwali Putina, Kima i Xi Jinpinga", "Były prezydent mówił na wiecu w Ohio."),
+        # A bloc or an alliance acting on the list does not make the list an alignment.
+        ("en", "Western bloc widens sanctions on China, Russia, Iran and North Korea", "The measures target banks."),
+        ("pl", "Sojusz NATO ostrzega przed Chinami, Rosją, Iranem i Koreą Północną", "Sekretarz generalny przemawiał w Brukseli."),
+        ("ru", "Североатлантический альянс назвал угрозами Китай, Россию, Иран и КНДР", "Заявление принято на саммите."),
     ],
     # "A Ukrainian official", "a Russian outlet": 한 is "a", not Korea.
     "korean_one_syllable": [
