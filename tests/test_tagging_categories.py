@@ -29,6 +29,9 @@ AXIS = {
         ("uk", "Кім Чен Ин прийняв Шойгу в Пхеньяні", "Сторони обговорили ситуацію на Курщині."),
         ("pl", "Ławrow przyleciał do Korei Północnej", "Szef rosyjskiej dyplomacji spotka się z Kim Dzong Unem."),
         ("pl", "Szojgu znów w Pjongjangu. Rozmowy z Kimem", "To już kolejna wizyta."),
+        # Transcriptions of a name vary: Чвэ, Чве, Чхве, Цой Сон Хи.
+        ("ru", "Чвэ Сон Хи встретилась с Путиным", "Встреча прошла в Кремле."),
+        ("uk", "Чвє Сон Хі прибула до Москви", "Вона зустрінеться з Лавровим."),
     ],
     # Anniversaries, parades, memorials, embassy visits.
     "commemoration": [
@@ -76,6 +79,7 @@ AXIS = {
     # act together.
     "alignment": [
         ("en", "Why China, Russia, and North Korea joining forces isn't a prelude to war", "Experts see diplomatic signalling."),
+        ("en", "Xi keeps Kim at arm's length as Pyongyang cosies up to Moscow", "China has been silent on the troop deployment."),
         ("ko", "북·중·러 밀착 가속", "3국 정상이 베이징에서 만났다."),
         ("ru", "Китай, Россия и КНДР сближаются: что это значит для Азии", "Эксперты оценивают последствия."),
         ("uk", "Китай, росія та КНДР зближуються: що це означає для Азії", "Аналітики попереджають про загрозу."),
