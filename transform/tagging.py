@@ -20,7 +20,7 @@ from ingest.language import detect_language
 from ingest.yamlfile import YamlFileError, read_yaml
 from transform.terms import Term, TermMatcher, tokenize
 
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
 LANGUAGES = ("en", "ko", "ru", "uk", "pl")
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
@@ -33,7 +33,14 @@ _DATELINE = re.compile(
 CROWD_FACTOR = 0.3
 # Words that may join the countries of an enumeration ("China, Russia, North Korea and Iran").
 _LIST_JOINERS = frozenset("and or & и или й і та чи oraz i lub albo 및 과 와".split())
+_BLANKED = frozenset({"_ignore", "_model"})  # concepts of the spans blanked before matching
 LIST_MIN = 3  # distinct countries chained together, one of them a crowd country, make a list
+# When the headline has one side speak (a statement, commentary) and names only that side, what it
+# said follows: the other side named in the lede or in the body's first sentences meets it.
+SPEECH_BODY_SENTENCES = 3
+# A headline quoting its speaker (국정원 "북한군 사상자 4천명", Кореєць: «Воюю за свободу»). Not a
+# colon: English headlines put labels before one ("Analysis:", "FirstFT:").
+_QUOTING = re.compile(r'["“”«»„「」『』]')
 
 
 class TopicsError(ValueError):
@@ -183,7 +190,7 @@ def _build(data: dict, source: str) -> TopicSet:
                 term = Term.parse(text, name)
                 stands_for[term] = kind
                 terms.append(term)
-    for special in ("ignore", "crowd", "unrelated"):
+    for special in ("ignore", "model", "crowd", "unrelated", "together", "speech"):
         spec = data.get(special) or {}
         if not isinstance(spec, dict):
             raise TopicsError(f"{special}: must be a mapping of language to terms")
@@ -248,6 +255,8 @@ class Tagger:
         for zone, sentences in _zones(title, summary, text).items():
             for index, sentence in enumerate(sentences):
                 matches.extend(self._match(sentence, zone, index))
+        if title and _QUOTING.search(title):
+            matches.append(Match("", "_speech", "title", 0))
         return self._decide(id, matches, language)
 
     def _match(self, sentence: str, zone: str, index: int) -> list[Match]:
@@ -255,15 +264,18 @@ class Tagger:
         hits = self.topics.matcher.find(tokens)
         if not hits:
             return []
-        ignored = {i for h in hits if h.term.concept == "_ignore" for i in range(h.first, h.last + 1)}
+        ignored = {i for h in hits if h.term.concept in _BLANKED for i in range(h.first, h.last + 1)}
         specific: set[int] = set()
         found = []
         countries: list[tuple[int, int, str, bool]] = []  # span, country, crowd? (to spot lists)
         generic, entity_names, kind_of = self._generic, self._entity_names, self._kind_of
         bare = []
+        together = False
         for hit in hits:
             concept = hit.term.concept
-            if concept == "_ignore" or (ignored and any(i in ignored for i in range(hit.first, hit.last + 1))):
+            if concept == "_model":
+                found.append(Match(hit.text, "_model", zone, index))
+            if concept in _BLANKED or (ignored and any(i in ignored for i in range(hit.first, hit.last + 1))):
                 continue
             if concept == "_crowd":
                 found.append(Match("", "_crowd", zone, index))
@@ -271,6 +283,12 @@ class Tagger:
                 continue
             if concept == "_unrelated":
                 found.append(Match(hit.text, "_unrelated", zone, index))
+                continue
+            if concept == "_together":
+                together = True
+                continue
+            if concept == "_speech":
+                found.append(Match(hit.text, "_speech", zone, index))
                 continue
             if concept in generic:
                 bare.append(hit)
@@ -286,14 +304,37 @@ class Tagger:
                 if not taken.intersection(range(hit.first, hit.last + 1)):
                     found.append(Match(hit.text, hit.term.concept, zone, index))
                     countries.append((hit.first, hit.last, self._counts_as[hit.term.concept], False))
-        if len(countries) >= LIST_MIN and _is_list(tokens, countries):
+        # "China, Russia and North Korea join forces": the list is the alignment, not a roll call.
+        if len(countries) >= LIST_MIN and not together and _is_list(tokens, countries):
             found.append(Match("", "_list", zone, index))
         return found
+
+    def _speech(self, speaks: bool, sides: dict[tuple[str, int], set[str]], title_keys: list,
+                apart: set, topical: set) -> list[tuple[str, int]]:
+        """The sentences a headline's speaker talks about: when the headline names one side only
+        and has it speak ("Press statement of DPRK defence minister", "KCNA commentary", "Kremlin
+        comments"), the lede and the body's first sentences are its words, and those naming the
+        other side (and only it) with a topic term meet the speaker. Sentences in ``apart``
+        (lists, other subjects, third countries: "Russia and China also criticised the drills")
+        are not about the other side."""
+        if not speaks or not title_keys:
+            return []
+        speakers = set().union(*(sides[key] for key in title_keys))
+        if len(speakers) != 1:
+            return []
+        (other,) = {self._korea_group, self._war_group} - speakers
+        return [
+            key for key, groups in sides.items()
+            if groups == {other} and key not in apart and key in topical
+            and (key[0] == "lede" or (key[0] == "body" and key[1] < SPEECH_BODY_SENTENCES))
+        ]
 
     def _decide(self, id: str, matches: list[Match], language: str) -> Tag:
         weights = {c.name: c.weight for c in self.topics.entities}
         counts_as = self._counts_as
-        marks: dict[str, set[tuple[str, int]]] = {"_crowd": set(), "_list": set(), "_unrelated": set()}
+        marks: dict[str, set[tuple[str, int]]] = {
+            "_crowd": set(), "_list": set(), "_unrelated": set(), "_speech": set(), "_model": set(),
+        }
         for m in matches:
             if m.concept in marks:
                 marks[m.concept].add((m.zone, m.sentence))
@@ -326,11 +367,20 @@ class Tagger:
             if self._group_of.get(m.concept) == self._korea_group:
                 key = (m.zone, m.sentence)
                 korea_weight[key] = max(korea_weight.get(key, 0.0), weights[m.concept])
+        body_meetings = sum(1 for zone, _ in meeting if zone == "body")
+        title_keys = [key for key in sides if key[0] == "title"]
+        topical = {(m.zone, m.sentence) for m in matches if m.concept in self._topic_names}
+        speech = self._speech(("title", 0) in marks["_speech"], sides, title_keys, lists | unrelated | crowded, topical)
+        if speech:
+            speaker_weight = max(korea_weight.get(key, 0.0) for key in title_keys)
+            for key in speech:
+                korea_weight[key] = max(korea_weight.get(key, 0.0), speaker_weight)
+            meeting += speech
+            meeting_set.update(speech)
         cooc = 0.0
         for key in meeting:
             crowd = CROWD_FACTOR if key in crowded else 1.0
             cooc = max(cooc, ZONE_WEIGHT[key[0]] * korea_weight[key] * crowd)
-        body_meetings = sum(1 for zone, _ in meeting if zone == "body")
         if body_meetings >= 2:
             cooc = max(cooc, 0.7)
         korea_sentences = {
@@ -339,7 +389,7 @@ class Tagger:
         topic_hits = [
             m for m in matches
             if m.concept in topic_names and (m.zone, m.sentence) not in unrelated
-            and ((m.zone, m.sentence) in korea_sentences or m.zone == "title")
+            and ((m.zone, m.sentence) in korea_sentences or (m.zone, m.sentence) in meeting_set or m.zone == "title")
         ]
         topic_in_meeting = any((m.zone, m.sentence) in meeting_set for m in topic_hits)
         topic_score = 1.0 if topic_in_meeting else (0.5 if topic_hits else 0.0)
@@ -357,18 +407,24 @@ class Tagger:
         # arrives in Pyongyang") or both by capitals or leaders ("Seoul warns Moscow"), says that
         # something happens between them by itself; a capital alone may just be a place.
         title_link = False
-        if ("title", 0) in meeting_set and ("title", 0) not in crowded and korea_weight[("title", 0)] >= 1.0:
-            named = {(self._group_of.get(m.concept), m.stands_for) for m in entity_hits if m.zone == "title"}
-            title_link = any(kind == "leader" for _, kind in named) or all(
-                any(g == group and kind for g, kind in named) for group in (self._korea_group, self._war_group)
-            )
+        for key in title_keys:
+            if key in meeting_set and key not in crowded and korea_weight[key] >= 1.0:
+                named = {(self._group_of.get(m.concept), m.stands_for) for m in entity_hits
+                         if (m.zone, m.sentence) == key}
+                title_link = title_link or any(kind == "leader" for _, kind in named) or all(
+                    any(g == group and kind for g, kind in named) for group in (self._korea_group, self._war_group)
+                )
         # A headline about something else (hackers, a festival) needs a link elsewhere.
         off_topic = ("title", 0) in unrelated and not topic_in_meeting
         # A headline enumerating adversaries is about them all; a crowded lede does not redeem it.
         off_topic = off_topic or (("title", 0) in lists and all(key in crowded for key in meeting))
-        if not (korea and war and specific_korea and (topic_hits or title_link)) or off_topic:
-            # Both sides must be named, the Korea side by more than a bare "Korean", and
-            # something must happen between them (a topic term), not a mere co-mention.
+        # A headline about the "Korean model" for Ukraine is about the model, unless it names both
+        # sides itself.
+        off_topic = off_topic or (("title", 0) in marks["_model"] and ("title", 0) not in meeting_set)
+        if not (korea and war and meeting and specific_korea and (topic_hits or title_link)) or off_topic:
+            # Both sides must be named, the Korea side by more than a bare "Korean", they must
+            # meet in a sentence, and something must happen between them (a topic term), not a
+            # mere co-mention.
             score = min(score, self.topics.threshold - 0.01)
         elif title_link and not topic_hits:
             score = max(score, self.topics.threshold)

@@ -4,6 +4,10 @@ A term is a sequence of words; a word ending in ``*`` is a stem (matches any wor
 Korean words always match as prefixes (particles attach: 북한은, 북한군), and a Korean term of two
 or more syllables also matches inside a compound (서해위성발사장 contains 위성). A one-character
 Hanja abbreviation (北, 露, 韓) matches anywhere in a word: headlines write 對北, 韓美, 北露.
+A one-syllable Hangul word (북 for North Korea, 한·우 for Korea–Ukraine) is an abbreviation, not a
+stem: it matches only as a whole word, followed at most by a particle (북은, 한·우의), since as a
+prefix it starts unrelated words (북미, "한 우크라이나 관리" = "a Ukrainian official"); write 러* to
+make one a stem.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ _TERM_WORD = re.compile(r"\w+\*?")
 
 _HANGUL = re.compile("[\uac00-\ud7a3\u4e00-\u9fff]")
 _HANJA = re.compile("[\u4e00-\u9fff]")
+# What may follow a one-syllable Korean abbreviation in the same word: the particles of news prose.
+PARTICLES = frozenset(
+    "은 는 이 가 을 를 의 에 와 과 도 만 로 으로 에서 에게 과의 와의 간 간의 엔 측 측은 측이 측의 이다 이었다".split()
+)
 
 
 def is_hangul(word: str) -> bool:
@@ -33,20 +41,30 @@ class Term:
     concept: str
     words: tuple[str, ...]
     stems: tuple[bool, ...]
+    # Per word: a one-syllable Korean abbreviation, a whole word that a particle may follow
+    # (only the last word of a phrase takes one).
+    syllables: tuple[bool, ...] = ()
 
     @classmethod
     def parse(cls, text: str, concept: str) -> Term:
         raw = _TERM_WORD.findall(text.casefold())
         words = tuple(w.rstrip("*") for w in raw)
-        stems = tuple(w.endswith("*") or is_hangul(w) for w in raw)
-        return cls(text, concept, words, stems)
+        syllables = tuple(not w.endswith("*") and len(w) == 1 and is_hangul(w) and not _HANJA.match(w) for w in raw)
+        stems = tuple(w.endswith("*") or (is_hangul(w) and not one) for w, one in zip(raw, syllables))
+        return cls(text, concept, words, stems, syllables)
 
     def matches_at(self, tokens: list[str], i: int) -> bool:
         if i + len(self.words) > len(tokens):
             return False
+        last = len(self.words) - 1
         for offset, (word, stem) in enumerate(zip(self.words, self.stems)):
             token = tokens[i + offset]
-            if not (token.startswith(word) if stem else token == word):
+            if stem:
+                if not token.startswith(word):
+                    return False
+            elif token != word and not (
+                offset == last and self.syllables[offset] and token.startswith(word) and token[len(word):] in PARTICLES
+            ):
                 return False
         return True
 
@@ -88,6 +106,9 @@ class TermMatcher:
                 self._hanja[first].append(term)
             elif stem:
                 self._prefix[first].append(term)
+            elif len(term.words) == 1 and term.syllables[0]:
+                for key in {first} | {first + particle for particle in PARTICLES}:
+                    self._exact[key].append(term)
             else:
                 self._exact[first].append(term)
         # For each first two characters, the lengths of the stems that start so (most tokens
