@@ -188,3 +188,22 @@ def test_the_ci_entry_point_is_a_valid_script(repo_root):
     a script line by line, so the commands before the slip run and the run still fails)."""
     result = subprocess.run(["bash", "-n", str(repo_root / ".ci/run")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_celery_workers_import_the_tasks_modules_once_when_they_start(repo_root):
+    """The workers' Celery settings are Airflow's with one module added to ``imports``, and that
+    module leaves the page task's heavy imports in a worker's memory, so forked tasks inherit them."""
+    env = dict(line.split("=", 1) for line in (repo_root / "docker/airflow.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "axiswatch.celery_worker.CELERY_CONFIG"
+    code = ("import sys\nfrom airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG as D\n"
+            "from axiswatch.celery_worker import CELERY_CONFIG as C\n"
+            "assert {k: v for k, v in C.items() if k != 'imports'} == D, 'not Airflow defaults'\n"
+            "assert 'trafilatura' not in sys.modules\n"
+            "for name in C['imports']:\n    __import__(name)\n"
+            "print(sorted(m for m in ('trafilatura', 'datasketch', 'duckdb', 'py3langid', 'transform.early_tags')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[-2] == str(sorted(["datasketch", "duckdb", "py3langid", "trafilatura",
+                                                      "transform.early_tags"]))
