@@ -254,3 +254,27 @@ def test_story_event_columns_are_the_event_view_s(warehouse):
     assert len(rows) == con.execute("SELECT count(*) FROM story_axis").fetchone()[0] >= 4
     assert {r[5] for r in rows} >= {1, 3}  # single-story events and the three-language visit
     assert all(r[1] == r[3] and r[2] == r[4] for r in rows)
+
+
+def test_link_score_is_the_weighted_jaccard_of_anchored_stories():
+    """``link_score`` (the union's weight from each side's total) against the plain definition:
+    weights of the shared keys over weights of all keys, None without a shared actor or number."""
+    import random
+
+    from transform.event_links import EventFeatures, key_weight
+
+    pool = ["a:putin", "a:kim", "a:shoigu", "t:diplomacy", "t:arms_transfer", "c:russia", "c:north_korea",
+            "n:2024", "n:12000", "n:1500", "n:2023"]
+    rng = random.Random(7)
+    anchored_pairs = 0
+    for _ in range(500):
+        a = EventFeatures(frozenset(rng.sample(pool, rng.randint(0, 6))))
+        b = EventFeatures(frozenset(rng.sample(pool, rng.randint(0, 6))))
+        shared = a.keys & b.keys
+        anchor = any(k[0] in "an" and key_weight(k) > 0.5 for k in shared)
+        plain = (sum(key_weight(k) for k in shared) / sum(key_weight(k) for k in a.keys | b.keys)
+                 if a.keys and b.keys else 0.0)
+        assert a.similarity(b) == plain
+        assert a.link_score(b) == (plain if anchor else None)
+        anchored_pairs += anchor
+    assert anchored_pairs > 50

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def numbers(text: str) -> set[int]:
     return found
 
 
+@lru_cache(maxsize=65536)
+def key_weight(key: str) -> float:
+    """How much sharing one feature says (a story is compared with dozens of others, each
+    comparison weighing every key: remembered, not worked out again)."""
+    if key.startswith("n:") and 1900 <= int(key[2:]) <= 2100:
+        return YEAR_WEIGHT
+    return WEIGHTS[key[0]]
+
+
 @dataclass(frozen=True)
 class EventFeatures:
     """What an event link compares: ``a:<actor>``, ``t:<topic>``, ``c:<country>``, ``n:<number>``."""
@@ -79,22 +89,38 @@ class EventFeatures:
     keys: frozenset[str]
 
     def weight(self, key: str) -> float:
-        if key.startswith("n:") and 1900 <= int(key[2:]) <= 2100:
-            return YEAR_WEIGHT
-        return WEIGHTS[key[0]]
+        return key_weight(key)
+
+    @cached_property
+    def total(self) -> float:
+        """The weight of all it names (the weights are halves: their sums are exact)."""
+        return sum(key_weight(k) for k in self.keys)
 
     def anchored_with(self, other: EventFeatures) -> bool:
         """True when they share an actor or a number (a topic or country alone links nothing)."""
-        return any(k[0] in "an" and self.weight(k) > YEAR_WEIGHT for k in self.keys & other.keys)
+        return _anchored(self.keys & other.keys)
 
     def similarity(self, other: EventFeatures) -> float:
         """Weighted Jaccard: what they share over all they name. Relative to the smaller side
         instead, the day after a capture Zelensky's offer to swap the prisoners (the same actors
         plus Kim and an exchange) joined the capture."""
+        return self._similarity(other, self.keys & other.keys)
+
+    def link_score(self, other: EventFeatures) -> float | None:
+        """``similarity`` when they are ``anchored_with`` each other, else None: one intersection
+        for both questions."""
+        shared = self.keys & other.keys
+        return self._similarity(other, shared) if _anchored(shared) else None
+
+    def _similarity(self, other: EventFeatures, shared: frozenset[str]) -> float:
         if not self.keys or not other.keys:
             return 0.0
-        shared = sum(self.weight(k) for k in self.keys & other.keys)
-        return shared / sum(self.weight(k) for k in self.keys | other.keys)
+        common = sum(key_weight(k) for k in shared)
+        return common / (self.total + other.total - common)  # the union's weight
+
+
+def _anchored(shared: frozenset[str]) -> bool:
+    return any(k[0] in "an" and key_weight(k) > YEAR_WEIGHT for k in shared)
 
 
 @dataclass
@@ -216,9 +242,9 @@ class EventIndex:
             member = self._members[story_id]
             if time is not None and member.time is not None and abs(time - member.time) > limit:
                 continue
-            if not features.anchored_with(member.features):
+            score = features.link_score(member.features)
+            if score is None:
                 continue
-            score = features.similarity(member.features)
             if score >= self.settings.event_threshold and (best is None or score > best[0]):
                 best = (score, member.event_id)
         return best[1] if best else None
