@@ -144,8 +144,8 @@ class Settings(BaseSettings):
     staging_dir: str = "data/staging"  # run-scoped files passed between Airflow tasks
     # Work per mapped Airflow task: each task costs seconds of scheduling and process start
     # (benchmarks/README.md, "The night through the cluster"), so a task takes many feeds or pages.
-    feed_batch_size: int = Field(250, ge=1)  # feeds per mapped fetch_feeds task
-    article_batch_size: int = Field(2500, ge=1)  # pages per mapped fetch_pages task
+    feed_batch_size: int = Field(125, ge=1)  # feeds per mapped fetch_feeds task
+    article_batch_size: int = Field(1000, ge=1)  # pages per mapped fetch_pages task
     deadline_minutes: int = Field(180, ge=0)  # alert when a run has not finished this long after it was queued; an unfinished run older than this is abandoned (0: neither)
     run_wait_seconds: float = Field(300, ge=0)  # how long a run waits for another run on the same warehouse before giving up (exit 2)
     unhealthy_after: int = Field(3, ge=1)  # a feed failing this many runs in a row is reported unhealthy

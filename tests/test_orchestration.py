@@ -135,7 +135,7 @@ def test_a_failing_feed_fails_only_itself_inside_its_batch(config, server, tmp_p
     feeds.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: {server.url(f'/{n}.xml')}\n"
                                           for n in ("rss", "error", "ko", "broken")))
     run_id = "manual__batched"
-    assert orch.prepare(config, run_id) == [0]  # four feeds, feed_batch_size 250: one batch
+    assert orch.prepare(config, run_id) == [0]  # four feeds, feed_batch_size 125: one batch
     fetched = orch.fetch_feed_batch(config, run_id, 0)
     assert (fetched["feeds"], fetched["ok"], fetched["failed"]) == (4, 2, 2)
     assert set(fetched["errors"]) == {"error", "broken"} and fetched["more_errors"] == 0
