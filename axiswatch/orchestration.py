@@ -289,8 +289,7 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
 
 def _early(folder: Path, part: str) -> dict:
     """What the page tasks' extraction workers made early, of one kind ("tags", "events" or
-    "signatures"), by
-    article id. Only batches whose pages the load read count; a batch without an early file
+    "signatures"), by article id. Only batches whose pages the load read count; a batch without an early file
     (its task died after staging the pages) is tagged and read late, as a dead run's articles are."""
     made: dict = {}
     for path in sorted((folder / "early").glob("*.json")):

@@ -91,8 +91,9 @@ def signature_to_dict(sig) -> dict:
 
 
 def signature_from_dict(data: dict):
-    """The signature ``signature_to_dict`` staged, or None when its MinHash length is not the
-    one this code makes (staged by another version: the cluster step makes it again)."""
+    """The signature ``signature_to_dict`` staged, or None when its MinHash length is not this
+    code's (the cluster step then makes it again). Signatures are deterministic, so one staged by
+    the same code on another machine is the one the cluster step would make."""
     from transform.clusters import NUM_PERM, Signature
 
     lede = _array(data["lede"])
