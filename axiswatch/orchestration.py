@@ -287,14 +287,17 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
 
 
-def _early(folder: Path, part: str) -> dict:
-    """What the page tasks' extraction workers made early, of one kind ("tags", "events" or
-    "signatures"), by article id. Only batches whose pages the load read count; a batch without an early file
-    (its task died after staging the pages) is tagged and read late, as a dead run's articles are."""
-    made: dict = {}
+def _early(folder: Path, *parts: str) -> dict[str, dict]:
+    """What the page tasks' extraction workers made early, by kind ("tags", "events",
+    "signatures") and article id, each file read once for all the kinds asked. Only batches whose
+    pages the load read count; a batch without an early file (its task died after staging the
+    pages) is tagged and read late, as a dead run's articles are."""
+    made: dict[str, dict] = {part: {} for part in parts}
     for path in sorted((folder / "early").glob("*.json")):
         if (folder / "pages" / path.name).exists():
-            made.update(staging.read_json(path).get(part, {}))  # an older task staged no signatures
+            staged = staging.read_json(path)
+            for part in parts:
+                made[part].update(staged.get(part, {}))  # an older task staged no signatures
     return made
 
 
@@ -369,7 +372,7 @@ def tag_run(config: str | None, run_id: str, retag: bool = False, retag_since: s
     tagger = _tagger(settings)
     # Tags the page tasks made where the pages were extracted (only those of this tagger
     # version are taken; the rest are made here).
-    pretagged = {i: Tag(**t) for i, t in _early(folder, "tags").items()}
+    pretagged = {i: Tag(**t) for i, t in _early(folder, "tags")["tags"].items()}
     tags = steps.tag(ctx, tagger, pretagged=pretagged)
     result: Tagged = {"tagger_version": tags.tagger_version, "tagged": tags.articles, "axis_new": tags.axis,
                       "retagged": 0, "retag_changed": 0}
@@ -395,9 +398,10 @@ def cluster_run(config: str | None, run_id: str) -> Clustered:
     settings = settings_for(config)
     folder = run_folder(settings, run_id)
     plan = _plan(folder)
-    preread = {i: [SupplyEvent(**e) for e in events] for i, events in _early(folder, "events").items()}
+    early = _early(folder, "events", "signatures")
+    preread = {i: [SupplyEvent(**e) for e in events] for i, events in early["events"].items()}
     # The signatures the page tasks' extraction workers made: the cluster task only assigns stories.
-    staged = {i: staging.signature_from_dict(s) for i, s in _early(folder, "signatures").items()}
+    staged = {i: staging.signature_from_dict(s) for i, s in early["signatures"].items()}
     presigned = {i: sig for i, sig in staged.items() if sig is not None}
     stories = steps.cluster(_context(settings, run_id, plan), (SupplyEventExtractor.from_file(), preread), presigned)
     return {"clustered": stories.articles, "stories_new": stories.stories_new,

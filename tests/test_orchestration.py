@@ -202,10 +202,10 @@ def test_tags_and_events_made_in_the_page_tasks_equal_those_made_late(config, tm
         for batch in orch.plan_pages(cfg, run_id):
             orch.fetch_page_batch(cfg, batch)
         folder = orch.run_folder(orch.settings_for(cfg), run_id)
-        early = orch._early(folder, "tags")
+        early = orch._early(folder, "tags")["tags"]
         if name == "late":
             shutil.rmtree(folder / "early")
-            assert orch._early(folder, "tags") == {}
+            assert orch._early(folder, "tags")["tags"] == {}
         else:
             assert len(early) == 3  # every new article, its page fetched or not (a 404 is tagged from its entry)
         orch.load_run(cfg, run_id)
@@ -246,43 +246,22 @@ def test_the_index_task_refreshes_the_index_when_the_load_changed_articles(confi
 def test_cluster_task_takes_the_signatures_the_page_tasks_staged(config, monkeypatch):
     """The page tasks' extraction workers make each new article's story signature and stage it;
     the cluster task makes none itself, and what it takes is the signature of the stored row."""
-    import numpy as np
+    from signature_spy import STORED_ROWS, SignatureSpy, assert_signatures_of_rows
 
-    import warehouse.clusters
     from axiswatch.config import Settings
-    from transform.clusters import signature
 
     run_id = "manual__signatures"
     fetch_and_load(config, run_id)
     orch.tag_run(config, run_id)
-    handed, made_here = [], []
-    real_cluster, real_signatures = warehouse.clusters.cluster_unclustered, warehouse.clusters.signatures
-
-    def spy(*args, presigned=None, **kwargs):
-        handed.append(dict(presigned or {}))
-        return real_cluster(*args, presigned=presigned, **kwargs)
-
-    def counted(docs, *args, **kwargs):
-        made_here.extend(docs)
-        return real_signatures(docs, *args, **kwargs)
-
-    monkeypatch.setattr(warehouse.clusters, "cluster_unclustered", spy)
-    monkeypatch.setattr(warehouse.clusters, "signatures", counted)
+    spy = SignatureSpy(monkeypatch)
     assert orch.cluster_run(config, run_id)["clustered"] == 3
-    assert made_here == []
+    assert spy.made_here == []
     con = duckdb.connect(str(Path(orch.settings_for(config).database)), read_only=True)
     try:
-        rows = con.execute("SELECT id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''),"
-                           " canonical_url FROM articles").fetchall()
+        rows = con.execute(STORED_ROWS).fetchall()
     finally:
         con.close()
-    assert set(handed[0]) == {r[0] for r in rows}
-    for id_, title, text, summary, url in rows:
-        fresh = signature(warehouse.clusters.Doc(id_, title, text, summary, url), Settings().clusters)
-        staged = handed[0][id_]
-        assert np.array_equal(staged.lede, fresh.lede) and staged.title_tokens == fresh.title_tokens
-        assert (staged.text is None and fresh.text is None) or np.array_equal(staged.text, fresh.text)
-        assert (staged.url, staged.head, staged.caption) == (fresh.url, fresh.head, fresh.caption)
+    assert_signatures_of_rows(spy.handed[0], rows, Settings().clusters)
 
 
 def test_a_signature_staged_by_another_version_is_made_again():

@@ -88,17 +88,10 @@ class EventFeatures:
 
     keys: frozenset[str]
 
-    def weight(self, key: str) -> float:
-        return key_weight(key)
-
     @cached_property
     def total(self) -> float:
         """The weight of all it names (the weights are halves: their sums are exact)."""
         return sum(key_weight(k) for k in self.keys)
-
-    def anchored_with(self, other: EventFeatures) -> bool:
-        """True when they share an actor or a number (a topic or country alone links nothing)."""
-        return _anchored(self.keys & other.keys)
 
     def similarity(self, other: EventFeatures) -> float:
         """Weighted Jaccard: what they share over all they name. Relative to the smaller side
@@ -107,8 +100,8 @@ class EventFeatures:
         return self._similarity(other, self.keys & other.keys)
 
     def link_score(self, other: EventFeatures) -> float | None:
-        """``similarity`` when they are ``anchored_with`` each other, else None: one intersection
-        for both questions."""
+        """``similarity`` when they share an actor or a number (a topic or country alone links
+        nothing), else None: one intersection for both questions."""
         shared = self.keys & other.keys
         return self._similarity(other, shared) if _anchored(shared) else None
 
