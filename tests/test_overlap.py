@@ -174,25 +174,12 @@ def test_story_signatures_made_at_extraction_equal_signatures_of_the_stored_rows
                                                                                   tmp_path, monkeypatch):
     """The cluster step takes each new article's signature from its extraction worker instead of
     making it again; it must be the very signature the stored row gives."""
-    import numpy as np
+    from signature_spy import STORED_ROWS, SignatureSpy, assert_signatures_of_rows
 
     import warehouse.clusters
     from axiswatch.config import Settings
-    from transform.clusters import signature
 
-    handed, made_here = [], []
-    real_cluster, real_signatures = warehouse.clusters.cluster_unclustered, warehouse.clusters.signatures
-
-    def spy(*args, presigned=None, **kwargs):
-        handed.append(dict(presigned or {}))
-        return real_cluster(*args, presigned=presigned, **kwargs)
-
-    def counted(docs, *args, **kwargs):
-        made_here.extend(docs)
-        return real_signatures(docs, *args, **kwargs)
-
-    monkeypatch.setattr(warehouse.clusters, "cluster_unclustered", spy)
-    monkeypatch.setattr(warehouse.clusters, "signatures", counted)
+    spy = SignatureSpy(monkeypatch)
     db = tmp_path / "w.duckdb"
     run_pass(_one_feed_site(server, pages=12), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"),
              workers=4)
@@ -200,18 +187,9 @@ def test_story_signatures_made_at_extraction_equal_signatures_of_the_stored_rows
     try:
         docs = warehouse.clusters.unclustered(con)  # none: every article has its story
         stored = con.execute("SELECT count(*) FROM article_clusters").fetchone()[0]
-        rows = con.execute("SELECT a.id, coalesce(title, ''), coalesce(text, ''), coalesce(summary, ''),"
-                           " canonical_url FROM articles a").fetchall()
+        rows = con.execute(STORED_ROWS).fetchall()
     finally:
         con.close()
     assert docs == [] and stored == len(rows) >= 12
-    assert made_here == []  # every article's signature came from its extraction worker
-    presigned = handed[0]
-    assert set(presigned) == {r[0] for r in rows}
-    settings = Settings().clusters
-    for id_, title, text, summary, url in rows:
-        fresh = signature(warehouse.clusters.Doc(id_, title, text, summary, url), settings)
-        mine = presigned[id_]
-        assert np.array_equal(mine.lede, fresh.lede) and mine.title_tokens == fresh.title_tokens
-        assert (mine.text is None and fresh.text is None) or np.array_equal(mine.text, fresh.text)
-        assert (mine.url, mine.head, mine.caption) == (fresh.url, fresh.head, fresh.caption)
+    assert spy.made_here == []  # every article's signature came from its extraction worker
+    assert_signatures_of_rows(spy.handed[0], rows, Settings().clusters)
