@@ -15,6 +15,7 @@ and `make bench-cluster` (benchmarks/cluster.py).
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 COMPOSE_MOUNT = "/opt/axiswatch"  # where compose puts the project (and /data, the shared volume)
+# What the api-server's healthcheck asks last (docker-compose.yaml), and the local cluster waits for.
+EXECUTION_HEALTH = "/execution/health"
 SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 # Set by the local cluster on top of the compose environment, and why:
 LOCAL_ONLY = {
@@ -294,6 +297,24 @@ class Cluster:
         for n in range(1, self.workers + 1):
             self.start_worker(n)
         _wait_port(self.ports.api, 300, "airflow api-server", api)
+        self.wait_for_execution_api()
+
+    def wait_for_execution_api(self, seconds: float = 120) -> None:
+        """Until the api-server's execution API answers its health check, as compose's healthcheck
+        of the api-server asks: the api-server builds that API on its first request (about 3 s,
+        paid otherwise by the first task after a start)."""
+        import httpx
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.ports.api}{EXECUTION_HEALTH}", timeout=30).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise ClusterError(f"the api-server's execution API not healthy after {seconds:.0f}s:\n"
+                           f"{self.log_tail('airflow-apiserver')}")
 
     def start_worker(self, n: int) -> subprocess.Popen:
         airflow = str(ROOT / ".venv/bin/airflow")
@@ -382,6 +403,35 @@ class Cluster:
 
     def trigger(self, dag_id: str, run_id: str, conf: str | None = None) -> None:
         self.airflow("dags", "trigger", dag_id, "--run-id", run_id, *(["--conf", conf] if conf else []))
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        """One call to the api-server's REST API, logged in as the simple auth manager's generated
+        admin; the answer's JSON, or ClusterError."""
+        import httpx
+
+        passwords = json.loads((self.folder / "airflow/simple_auth_manager_passwords.json.generated").read_text())
+        user, password = next(iter(passwords.items()))
+        with httpx.Client(base_url=f"http://127.0.0.1:{self.ports.api}", timeout=60) as client:
+            login = client.post("/auth/token", json={"username": user, "password": password})
+            if login.status_code >= 300:
+                raise ClusterError(f"api-server login failed: {login.status_code} {login.text[:500]}")
+            answer = client.request(method, path, json=body,
+                                    headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+            if answer.status_code >= 300:
+                raise ClusterError(f"{method} {path} failed: {answer.status_code} {answer.text[:500]}")
+            return answer.json()
+
+    def trigger_api(self, dag_id: str, run_id: str, conf: dict | None = None) -> None:
+        """Trigger a run through the REST API, as a tool or a browser does: without the seconds an
+        ``airflow`` command spends starting (not the cluster's time)."""
+        self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"dag_run_id": run_id, "logical_date": None,
+                                                            "conf": conf or {}})
+
+    def run_end(self, dag_id: str, run_id: str) -> float:
+        """When the run ended (epoch seconds, from Airflow's own record rather than a poll)."""
+        rows = self.query("SELECT extract(epoch FROM end_date) FROM dag_run WHERE dag_id = %s AND run_id = %s",
+                          dag_id, run_id)
+        return float(rows[0][0])
 
     def wait_for_run(self, dag_id: str, run_id: str, seconds: float = 900) -> str:
         """The run's final state (success or failed); ClusterError after ``seconds``."""

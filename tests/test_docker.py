@@ -108,6 +108,11 @@ def test_every_service_is_healthchecked_and_waits_for_healthy_dependencies(repo_
             assert condition == {"condition": expected}, (name, dep)
     for name in ("airflow-scheduler", "airflow-triggerer", "airflow-worker"):
         assert "airflow-apiserver" in services[name]["depends_on"], name  # they call the execution API
+    # Healthy only once the execution API is built (its first request is slow), as the local cluster waits.
+    sys.path.insert(0, str(repo_root / "scripts"))
+    from cluster import EXECUTION_HEALTH
+
+    assert f"localhost:8080{EXECUTION_HEALTH}" in services["airflow-apiserver"]["healthcheck"]["test"][-1]
     env = dict(line.split("=", 1) for line in (repo_root / "docker/airflow.env").read_text().splitlines()
                if line and not line.startswith("#"))
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
