@@ -97,6 +97,23 @@ AXIS = {
         ("ko", "미 재무부, 고려항공무역회사·러 은행 제재", "북한인 1명도 제재 목록에 올랐다."),
         ("en", "US sanctions Air Koryo trading arm and Russian banks", "Treasury said the firms helped arms deals."),
     ],
+    # Word forms a stem missed: Polish writes Ukraine's adjective and people with ń (ukraiński,
+    # Ukraińcy); Ukrainian declines Харків with о (Харкова, Харкову).
+    "word_forms": [
+        ("pl", "Ukraińcy pojmali północnokoreańskich żołnierzy pod Kurskiem", "To kolejni jeńcy z KRLD."),
+        ("pl", "Ukraińskie drony zaatakowały pozycje wojsk z Korei Północnej", "Atak nastąpił w obwodzie kurskim."),
+        ("uk", "Під Харковом знайшли уламки північнокорейської ракети", "Експерти встановили її походження."),
+    ],
+    # Services, vetoes and weapons that name their side: Ukraine's SBU, the veto that ended the UN
+    # panel watching sanctions on Pyongyang, missiles only North Korea makes.
+    "named_by_what_they_do": [
+        ("ru", "СБУ показала допрос пленных солдат из КНДР", "Военные рассказали о боях."),
+        ("en", "SBU releases interrogation of captured North Korean soldiers", "The two were taken prisoner in January."),
+        ("en", "Russia vetoes renewal of UN panel monitoring North Korea sanctions", "The panel had reported on arms transfers."),
+        ("uk", "Росія заблокувала вето продовження мандату групи експертів ООН щодо КНДР", "Група стежила за санкціями."),
+        ("uk", "Уламки ракети KN-23 знайшли після удару по Києву", "Прокуратура розслідує обстріл."),
+        ("pl", "Koreańczycy z Północy walczą w obwodzie kurskim, twierdzi Kijów", "Wywiad mówi o tysiącach żołnierzy."),
+    ],
 }
 
 NOT_AXIS = {
