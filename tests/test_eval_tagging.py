@@ -33,6 +33,24 @@ def test_the_third_held_out_split_is_what_it_says(repo_root):
     assert {"adversary_list", "dprk_hackers", "culture", "poland_arms", "war_no_korea"} <= traps
 
 
+def test_the_fourth_held_out_split_is_what_it_says(repo_root):
+    items = load_items(repo_root / "evaluation/axis_heldout4_ml.jsonl")
+    langs = Counter(i["lang"] for i in items)
+    assert len(items) >= 170 and set(langs) == {"en", "ko", "ru", "uk", "pl"}
+    assert all(langs[lang] >= 38 for lang in ("ko", "ru", "uk", "pl")) and langs["en"] >= 15
+    assert 0.50 <= sum(i["label"] for i in items) / len(items) <= 0.60
+    assert len({i["id"] for i in items}) == len(items)
+    assert all(i["id"].startswith(f"ml4-{i['lang']}-") for i in items)
+    assert all((i["kind"] == "positive") == i["label"] for i in items)
+    assert {i["kind"] for i in items if not i["label"]} == {"hard_negative", "easy_negative"}
+    traps = {i["category"] for i in items if not i["label"]}
+    assert {"authoritarian_list", "hackers", "kpop", "koryo_saram", "poland_k2", "history", "war_no_korea"} <= traps
+    earlier = {i["title"] for name in ("axis_labeled.jsonl", "axis_holdout.jsonl", "axis_heldout_ml.jsonl",
+                                      "axis_heldout2_ml.jsonl", "axis_heldout3_ml.jsonl")
+               for i in load_items(repo_root / "evaluation" / name)}
+    assert not earlier & {i["title"] for i in items}
+
+
 def test_scores_are_the_tagger_s_confusion_counts(repo_root):
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     items = load_items(repo_root / "evaluation/axis_heldout_ml.jsonl")[:40]
@@ -52,8 +70,8 @@ def test_every_split_is_printed_with_languages_and_baseline(repo_root, tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for name in ("axis_labeled.jsonl", "axis_holdout.jsonl", "axis_heldout_ml.jsonl", "axis_heldout2_ml.jsonl",
-                 "axis_heldout3_ml.jsonl"):
+                 "axis_heldout3_ml.jsonl", "axis_heldout4_ml.jsonl"):
         assert name in out
-    assert out.count("baseline") == 5 and "no real-world set" in out
+    assert out.count("baseline") == 6 and "no real-world set" in out
     for lang in ("en", "ko", "ru", "uk", "pl"):
         assert f"\n  {lang} " in out
