@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from axiswatch import staging
+from axiswatch.collection import fewer_collections
 from axiswatch.config import ConfigError, Settings, load_feeds, load_settings
 from ingest.records import Extraction, FeedResult, FeedSource, FeedState
 from ingest.text import safe_name
@@ -154,6 +155,7 @@ class FeedBatchFetched(TypedDict):
 ERRORS_IN_XCOM = 600  # characters of per-feed errors a batch's XCom carries; the log has every one
 
 
+@fewer_collections()  # as in ``axiswatch run``: the night's heap grows, and rarely forms cycles
 def fetch_feed_batch(config: str | None, run_id: str, batch: int) -> FeedBatchFetched:
     """Fetch and parse one batch of the plan's feeds concurrently (the fetch-feeds step, as
     ``axiswatch run`` does for all of them) into the staging folder, one file per feed.
@@ -251,6 +253,7 @@ class BatchFetched(TypedDict):
     failed: int
 
 
+@fewer_collections()
 def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     """Run the fetch-pages step on one staged batch (with the run's feeds, so each feed's
     crawl_delay applies to its pages' hosts exactly as on the command line).

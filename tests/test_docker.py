@@ -203,12 +203,14 @@ def test_celery_workers_import_the_tasks_modules_once_when_they_start(repo_root)
                if line and not line.startswith("#"))
     assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "axiswatch.celery_worker.CELERY_CONFIG"
     code = ("import sys\nassert 'trafilatura' not in sys.modules\nimport axiswatch.worker_imports\n"
+            "import gc\nprint(gc.get_freeze_count() > 10000)\n"
             "print(sorted(m for m in ('trafilatura', 'datasketch', 'duckdb', 'py3langid', 'transform.early_tags')"
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split("\n")[-2] == str(sorted(["datasketch", "duckdb", "py3langid", "trafilatura",
                                                       "transform.early_tags"]))
+    assert out.stdout.split("\n")[-3] == "True"  # what they imported is frozen: forked tasks' collectors skip it
 
 
 def test_celery_settings_are_airflows_with_the_workers_imports():

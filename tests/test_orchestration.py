@@ -277,3 +277,25 @@ def test_a_signature_staged_by_another_version_is_made_again():
     assert (back.title_tokens, back.url, back.head, back.caption) == (sig.title_tokens, "u", 5, True)
     short = signature_to_dict(Signature(np.arange(64, dtype=np.uint32), None, frozenset(), "u"))
     assert signature_from_dict(short) is None
+
+
+def test_feed_and_page_tasks_collect_garbage_as_seldom_as_a_night_does(config, monkeypatch):
+    """The feed and page tasks build a night's heap as ``axiswatch run`` does, and run with its
+    collector thresholds (restored after)."""
+    import gc
+
+    from axiswatch import steps
+    from axiswatch.collection import NIGHT_THRESHOLDS
+
+    before = gc.get_threshold()
+    seen = []
+    for name in ("fetch_feeds", "fetch_pages"):
+        real = getattr(steps, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.append(gc.get_threshold())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(steps, name, spy)
+    assert fetch_and_load(config, "gc-run")["articles_new"] == 3
+    assert seen == [NIGHT_THRESHOLDS, NIGHT_THRESHOLDS] and gc.get_threshold() == before
