@@ -199,3 +199,10 @@ def test_one_syllable_korean_abbreviations_are_whole_words():
     assert _concepts(matcher, "북미 정상회담, 북극 항로, 북부 지방") == set()
     assert _concepts(matcher, "러·우 전쟁") == {"russia", "war"}
     assert _concepts(matcher, "러시아군") == {"russia"}  # written as a stem
+
+
+def test_a_security_service_is_ukraine_s_only_by_its_own_name(tagger):
+    """Korean writes Russia's FSB 연방보안국 ("federal security bureau"): only SBU names Ukraine's."""
+    fsb = tagger.tag("f", "러시아 연방보안국, 북한 공작원 체포", "", "", "ko")
+    sbu = tagger.tag("s", "우크라이나 보안국(SBU), 북한군 포로 심문 영상 공개", "", "", "ko")
+    assert "ukraine" not in fsb.countries and "ukraine" in sbu.countries
