@@ -20,30 +20,29 @@ def test_the_second_held_out_split_is_what_it_says(repo_root):
     assert {"list", "hackers", "culture", "poland_arms"} <= traps
 
 
-def test_the_third_held_out_split_is_what_it_says(repo_root):
-    items = load_items(repo_root / "evaluation/axis_heldout3_ml.jsonl")
+def blind_split_traps(repo_root, name: str, prefix: str) -> tuple[list[dict], set[str]]:
+    """The make-up both blind splits share: ko/ru/uk/pl about 40 each and 15 English, 50-60% axis,
+    unique ids named by the split and language, positives exactly the axis items. Returns the
+    items and their negatives' categories."""
+    items = load_items(repo_root / "evaluation" / name)
     langs = Counter(i["lang"] for i in items)
     assert len(items) >= 170 and set(langs) == {"en", "ko", "ru", "uk", "pl"}
     assert all(langs[lang] >= 38 for lang in ("ko", "ru", "uk", "pl")) and langs["en"] >= 15
     assert 0.50 <= sum(i["label"] for i in items) / len(items) <= 0.60
     assert len({i["id"] for i in items}) == len(items)
-    assert all(i["id"].startswith(f"ml3-{i['lang']}-") for i in items)
+    assert all(i["id"].startswith(f"{prefix}-{i['lang']}-") for i in items)
     assert all((i["kind"] == "positive") == i["label"] for i in items)
-    traps = {i["category"] for i in items if not i["label"]}
+    return items, {i["category"] for i in items if not i["label"]}
+
+
+def test_the_third_held_out_split_is_what_it_says(repo_root):
+    _, traps = blind_split_traps(repo_root, "axis_heldout3_ml.jsonl", "ml3")
     assert {"adversary_list", "dprk_hackers", "culture", "poland_arms", "war_no_korea"} <= traps
 
 
 def test_the_fourth_held_out_split_is_what_it_says(repo_root):
-    items = load_items(repo_root / "evaluation/axis_heldout4_ml.jsonl")
-    langs = Counter(i["lang"] for i in items)
-    assert len(items) >= 170 and set(langs) == {"en", "ko", "ru", "uk", "pl"}
-    assert all(langs[lang] >= 38 for lang in ("ko", "ru", "uk", "pl")) and langs["en"] >= 15
-    assert 0.50 <= sum(i["label"] for i in items) / len(items) <= 0.60
-    assert len({i["id"] for i in items}) == len(items)
-    assert all(i["id"].startswith(f"ml4-{i['lang']}-") for i in items)
-    assert all((i["kind"] == "positive") == i["label"] for i in items)
+    items, traps = blind_split_traps(repo_root, "axis_heldout4_ml.jsonl", "ml4")
     assert {i["kind"] for i in items if not i["label"]} == {"hard_negative", "easy_negative"}
-    traps = {i["category"] for i in items if not i["label"]}
     assert {"authoritarian_list", "hackers", "kpop", "koryo_saram", "poland_k2", "history", "war_no_korea"} <= traps
     earlier = {i["title"] for name in ("axis_labeled.jsonl", "axis_holdout.jsonl", "axis_heldout_ml.jsonl",
                                       "axis_heldout2_ml.jsonl", "axis_heldout3_ml.jsonl")
