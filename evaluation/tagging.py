@@ -100,6 +100,10 @@ HELD_OUT = (
     ("--heldout4", "axis_heldout4_ml.jsonl", "fourth held-out split {} (en/ko/ru/uk/pl, written blind, never tuned on)",
      "the fourth multilingual held-out split (176 items, ko/ru/uk/pl about 40 each, 15 English), written blind "
      "(topics file, tagger and its tests unread, tagger not run) and never tuned on"),
+    # Written blind after topics v6 and committed on its own; first measured with v6.
+    ("--heldout5", "axis_heldout5_ml.jsonl", "fifth held-out split {} (en/ko/ru/uk/pl, written blind, never tuned on)",
+     "the fifth multilingual held-out split (180 items, ko/ru/uk/pl 40 each, 20 English), written blind "
+     "(topics file, tagger and its tests unread, tagger not run) and never tuned on"),
 )
 
 

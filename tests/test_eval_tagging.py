@@ -50,6 +50,17 @@ def test_the_fourth_held_out_split_is_what_it_says(repo_root):
     assert not earlier & {i["title"] for i in items}
 
 
+def test_the_fifth_held_out_split_is_what_it_says(repo_root):
+    items, traps = blind_split_traps(repo_root, "axis_heldout5_ml.jsonl", "ml5")
+    assert {i["kind"] for i in items if not i["label"]} == {"hard_negative", "negative"}
+    assert sum(i["kind"] == "hard_negative" for i in items) >= 40
+    assert {"list_of_adversaries", "cyber", "culture", "arms_export", "war", "inter_korean"} <= traps
+    earlier = {i["title"] for name in ("axis_labeled.jsonl", "axis_holdout.jsonl", "axis_heldout_ml.jsonl",
+                                      "axis_heldout2_ml.jsonl", "axis_heldout3_ml.jsonl", "axis_heldout4_ml.jsonl")
+               for i in load_items(repo_root / "evaluation" / name)}
+    assert not earlier & {i["title"] for i in items}
+
+
 def test_scores_are_the_tagger_s_confusion_counts(repo_root):
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     items = load_items(repo_root / "evaluation/axis_heldout_ml.jsonl")[:40]
@@ -69,8 +80,8 @@ def test_every_split_is_printed_with_languages_and_baseline(repo_root, tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for name in ("axis_labeled.jsonl", "axis_holdout.jsonl", "axis_heldout_ml.jsonl", "axis_heldout2_ml.jsonl",
-                 "axis_heldout3_ml.jsonl", "axis_heldout4_ml.jsonl"):
+                 "axis_heldout3_ml.jsonl", "axis_heldout4_ml.jsonl", "axis_heldout5_ml.jsonl"):
         assert name in out
-    assert out.count("baseline") == 6 and "no real-world set" in out
+    assert out.count("baseline") == 7 and "no real-world set" in out
     for lang in ("en", "ko", "ru", "uk", "pl"):
         assert f"\n  {lang} " in out

@@ -11,7 +11,8 @@ import transform.terms as terms
 from transform.tagging import _zones, load_topics
 from transform.terms import TermMatcher, is_hangul, tokenize
 
-SETS = ("axis_heldout_ml.jsonl", "axis_heldout2_ml.jsonl", "axis_heldout3_ml.jsonl", "axis_heldout4_ml.jsonl")  # all five languages
+SETS = ("axis_heldout_ml.jsonl", "axis_heldout2_ml.jsonl", "axis_heldout3_ml.jsonl", "axis_heldout4_ml.jsonl",
+        "axis_heldout5_ml.jsonl")  # all five languages
 
 
 def reference(all_terms, tokens):
