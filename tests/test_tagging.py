@@ -115,6 +115,7 @@ def test_language_comes_from_the_text_not_the_hint(tagger):
         (lambda t: t.replace("    en: [\"north korea*\"", "    xx: [\"north korea*\""), "unknown language 'xx'"),
         (lambda t: t.replace("war: [russia, ukraine]", "war: [russia, narnia]"), "unknown entity 'narnia'"),
         (lambda t: t + "\n  oops: [", "not valid YAML"),
+        (lambda t: t.replace("aligned: [north_korea]", "aligned: [narnia]"), "civil.aligned"),
     ],
 )
 def test_bad_topics_file_gets_a_clear_error(tmp_path, repo_root, edit, needle):

@@ -114,6 +114,57 @@ AXIS = {
         ("uk", "Уламки ракети KN-23 знайшли після удару по Києву", "Прокуратура розслідує обстріл."),
         ("pl", "Koreańczycy z Północy walczą w obwodzie kurskim, twierdzi Kijów", "Wywiad mówi o tysiącach żołnierzy."),
     ],
+    # Prisoners of war: only the war takes North Korean soldiers prisoner, so captivity names the
+    # war side ("POWs from the DPRK ask to go to Seoul") even where no country of the war is named.
+    "captivity": [
+        ("en", "Captured North Korean soldiers say they want to defect to South Korea", "Both men are being held in a camp near Lviv."),
+        ("ko", "北 포로 2명 \"한국행 원한다\"", "이들은 귀순 의사를 밝혔다."),
+        ("ru", "Пленные северокорейские солдаты попросили отправить их в Сеул", "Об этом сообщил омбудсмен."),
+        ("uk", "Військовополонені з КНДР хочуть потрапити до Південної Кореї", "Їх утримують у таборі на заході країни."),
+        ("pl", "Jeńcy z KRLD proszą o azyl w Korei Południowej", "Przebywają w obozie na zachodzie kraju."),
+        ("uk", "Колишній офіцер КНДР допоможе з допитами полонених", "Він розуміє їхній діалект."),
+    ],
+    # Sanctions and accusations "for taking part in the war": the war is Russia's in Ukraine.
+    "taking_part_in_the_war": [
+        ("en", "EU blacklists North Korean commanders for their part in the war", "The list also names two shipping firms."),
+        ("ko", "EU, 北 장성 6명 제재…\"전쟁에 가담\"", "제재 명단에는 해운사 2곳도 포함됐다."),
+        ("ru", "Британия ввела санкции против генералов КНДР за участие в войне", "В список также вошли две судоходные компании."),
+        ("uk", "Японія запровадила санкції проти командирів КНДР за участь у бойових діях", "До списку також потрапили судноплавні компанії."),
+        ("pl", "Kanada nakłada sankcje na generałów KRLD za udział w wojnie", "Na liście są też dwie firmy żeglugowe."),
+    ],
+    # Places on the North Korean-Russian border and in the Russian Far East, and North Korean ports.
+    "border_places": [
+        ("en", "North Korean leader's armoured train crosses the border at Khasan", "A summit is expected later this week."),
+        ("en", "Treasury sanctions ships carrying Russian oil to Nampo", "The tankers loaded at a Far Eastern port."),
+        ("ko", "北 노동자 수천명 연해주 건설현장 투입", "유학생 비자로 입국했다."),
+        ("ru", "Бронепоезд лидера КНДР прошёл через Хасан", "Встречу на высшем уровне готовят в Приморье."),
+        ("uk", "Тисячі робітників з КНДР працюють на будовах Приморського краю", "Їх оформлюють як студентів."),
+        ("pl", "Pociąg przywódcy KRLD przekroczył granicę w Chasanie", "Przywódca jedzie na szczyt."),
+    ],
+    # Ministers, commanders and services that stand for their country.
+    "ministers_and_services": [
+        ("en", "Umerov holds talks in Seoul on North Korean troops", "He met the head of the National Intelligence Service."),
+        ("ko", "시르스키 \"북한군, 전선에서 돌격 전술 바꿔\"", "총사령관은 병력 손실이 크다고 밝혔다."),
+        ("ru", "Герасимов поблагодарил командиров КНДР", "Начальник Генштаба вручил им награды."),
+        ("uk", "ГУР: КНДР готує ще 6 тисяч військових", "Їх відправлять на навчання."),
+        ("uk", "ССО знищили позиції північнокорейців", "Удар завдали дронами."),
+        ("pl", "Umierow w Seulu rozmawiał o żołnierzach KRLD", "Spotkał się z prezydentem."),
+    ],
+    # "Our Korean friends": the Kremlin's name for North Korea.
+    "korean_friends": [
+        ("en", "Kremlin hosts gala dinner for Korean comrades", "Putin toasted unbreakable friendship."),
+        ("ru", "Путин принял корейских друзей в Кремле", "Президент вручил гостям ордена."),
+        ("uk", "Кремль влаштував прийом для корейських друзів", "Путін підняв тост за дружбу."),
+        ("pl", "Kreml przyjął koreańskich towarzyszy", "Putin wzniósł toast za przyjaźń."),
+    ],
+    # Tourists, flights and trade between North Korea and Russia are the alignment.
+    "north_korea_civil_ties": [
+        ("en", "Russian tourists return to North Korea's Wonsan resort", "The tours started after the treaty."),
+        ("ko", "러시아 관광객, 北 원산 해안관광지구 방문", "조약 이후 교류가 늘었다."),
+        ("ru", "Российские туристы вновь едут в КНДР", "Туры возобновились после договора."),
+        ("uk", "Російські туристи знову їдуть до КНДР", "Тури відновили після підписання договору."),
+        ("pl", "Rosyjscy turyści znów jadą do Korei Północnej", "Wycieczki wznowiono po podpisaniu traktatu."),
+    ],
 }
 
 NOT_AXIS = {
@@ -166,6 +217,20 @@ NOT_AXIS = {
         ("uk", "Північнокорейські хакери зламали російське ракетне підприємство", "Дослідники виявили шкідливе програмне забезпечення."),
         ("pl", "Rosyjski balet wystąpi w Seulu mimo wojny w Ukrainie", "Ukraińscy dyplomaci protestują."),
     ],
+    # Demining aid, farm talks, flights, reconstruction contracts: ordinary ties between South
+    # Korea and Ukraine or Russia, not the war's alignment.
+    "south_korea_civil_ties": [
+        ("en", "South Korea pledges $15 million for demining Ukrainian farmland", "The money will buy clearance machines."),
+        ("en", "Seoul and Kyiv discuss grain and agricultural cooperation", "The ministers agreed on joint research."),
+        ("ko", "한국·우크라이나, 곡물 협력 양해각서 체결", "양국 농업 장관이 서명했다."),
+        ("ko", "韓·러 직항 노선 재개 논의", "정부는 결정된 바 없다고 밝혔다."),
+        ("ru", "Южная Корея выделит Украине $15 млн на разминирование", "Средства пойдут на закупку техники."),
+        ("ru", "Москва и Сеул обсудили возобновление прямых авиарейсов", "В МИД Кореи переговоры опровергли."),
+        ("uk", "Південна Корея виділить Україні кошти на розмінування полів", "Гроші підуть на техніку."),
+        ("uk", "Київ і Сеул обговорили співпрацю в аграрній галузі", "Сторони домовилися про спільні дослідження."),
+        ("pl", "Korea Południowa przekaże Ukrainie sprzęt do rozminowania pól", "Chodzi o maszyny rolnicze."),
+        ("pl", "Kijów i Seul rozmawiały o współpracy rolniczej", "Ministrowie uzgodnili wspólne badania."),
+    ],
 }
 
 
@@ -206,3 +271,12 @@ def test_a_security_service_is_ukraine_s_only_by_its_own_name(tagger):
     fsb = tagger.tag("f", "러시아 연방보안국, 북한 공작원 체포", "", "", "ko")
     sbu = tagger.tag("s", "우크라이나 보안국(SBU), 북한군 포로 심문 영상 공개", "", "", "ko")
     assert "ukraine" not in fsb.countries and "ukraine" in sbu.countries
+
+
+def test_a_civil_tie_with_a_war_topic_is_still_the_war(tagger):
+    """Reconstruction or flights next to arms, troops or sanctions are about the war after all; a
+    civil word beside South Korea alone is not."""
+    arms = tagger.tag("a", "Seoul weighs reconstruction aid and artillery shells for Kyiv", "", "", "en")
+    sanctions = tagger.tag("s", "Южная Корея приостановила рейсы в Россию из-за санкций", "", "", "ru")
+    aid = tagger.tag("r", "Seoul pledges reconstruction aid for Kyiv", "", "", "en")
+    assert arms.is_axis and sanctions.is_axis and not aid.is_axis

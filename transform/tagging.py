@@ -20,7 +20,7 @@ from ingest.language import detect_language
 from ingest.yamlfile import YamlFileError, read_yaml
 from transform.terms import Term, TermMatcher, tokenize
 
-CODE_VERSION = "4"
+CODE_VERSION = "5"
 ZONE_WEIGHT = {"title": 1.0, "lede": 0.8, "body": 0.4}
 LANGUAGES = ("en", "ko", "ru", "uk", "pl")
 _SENTENCE = re.compile(r"(?<=[.!?。…])\s+|\n+")
@@ -33,6 +33,9 @@ _DATELINE = re.compile(
 CROWD_FACTOR = 0.3
 # Words that may join the countries of an enumeration ("China, Russia, North Korea and Iran").
 _LIST_JOINERS = frozenset("and or & и или й і та чи oraz i lub albo 및 과 와".split())
+# The topic of the `civil` section's terms: a tie between North Korea and Russia, ordinary
+# relations between South Korea and Ukraine or Russia.
+CIVIL = "civil_ties"
 _BLANKED = frozenset({"_ignore", "_model"})  # concepts of the spans blanked before matching
 LIST_MIN = 3  # distinct countries chained together, one of them a crowd country, make a list
 # When the headline has one side speak (a statement, commentary) and names only that side, what it
@@ -104,6 +107,10 @@ class TopicSet:
     stands_for: dict[Term, str] = field(default_factory=dict)  # leader and capital terms
 
     digest: str = ""
+    # `civil`: the Korea entities with which these ties are the alignment, and the topics that
+    # make a sentence with a civil word about the war all the same.
+    civil_aligned: frozenset[str] = frozenset()
+    civil_unless: frozenset[str] = frozenset()
 
     @property
     def tagger_version(self) -> str:
@@ -115,7 +122,7 @@ class TopicSet:
 def _terms(spec: dict, where: str) -> list[str]:
     terms: list[str] = []
     for lang, values in spec.items():
-        if lang in ("weight", "counts_as"):
+        if lang in ("weight", "counts_as", "aligned", "unless"):
             continue
         if lang not in LANGUAGES:
             raise TopicsError(f"{where}: unknown language {lang!r} (use one of {', '.join(LANGUAGES)})")
@@ -190,6 +197,20 @@ def _build(data: dict, source: str) -> TopicSet:
                 term = Term.parse(text, name)
                 stands_for[term] = kind
                 terms.append(term)
+    civil = data.get("civil") or {}
+    if not isinstance(civil, dict):
+        raise TopicsError("civil: must be a mapping of language to terms")
+    civil_names = {}
+    for key, known in (("aligned", entities_spec), ("unless", topics_spec)):
+        names = civil.get(key) or []
+        if not isinstance(names, list) or any(n not in known for n in names):
+            raise TopicsError(f"civil.{key}: must be a list of known {'entities' if key == 'aligned' else 'topics'}")
+        civil_names[key] = frozenset(names)
+    if civil:
+        if CIVIL in topics_spec:
+            raise TopicsError(f"topics.{CIVIL}: the name is the civil section's")
+        topics.append(_Concept(CIVIL))
+        terms += [Term.parse(t, CIVIL) for t in _terms(civil, "civil")]
     for special in ("ignore", "model", "crowd", "unrelated", "together", "speech"):
         spec = data.get(special) or {}
         if not isinstance(spec, dict):
@@ -210,6 +231,8 @@ def _build(data: dict, source: str) -> TopicSet:
         source=source,
         _group_of=group_of,
         stands_for=stands_for,
+        civil_aligned=civil_names["aligned"],
+        civil_unless=civil_names["unless"],
         digest=hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest(),
     )
 
@@ -329,6 +352,31 @@ class Tagger:
             and (key[0] == "lede" or (key[0] == "body" and key[1] < SPEECH_BODY_SENTENCES))
         ]
 
+    def _civil(self, civil: set[tuple[str, int]], matches: list[Match]) -> set[tuple[str, int]]:
+        """Sentences with a civil tie (tourists, flights, reconstruction, farm talks) whose Korea side
+        is not one with which such ties are the alignment (South Korea, a bare "Korean") and which
+        name no war topic (troops, arms, sanctions) and not both sides by their leaders (a
+        president's visit is politics whatever it pledges): ordinary relations, not a link."""
+        korea: dict[tuple[str, int], set[str]] = {}
+        war_topic: set[tuple[str, int]] = set()
+        leaders: dict[tuple[str, int], set[str]] = {}
+        unless = self.topics.civil_unless
+        for m in matches:
+            key = (m.zone, m.sentence)
+            if key not in civil:
+                continue
+            if m.concept in unless:
+                war_topic.add(key)
+                continue
+            group = self._group_of.get(m.concept)
+            if group == self._korea_group:
+                korea.setdefault(key, set()).add(self._counts_as[m.concept])
+            if group and m.stands_for == "leader":
+                leaders.setdefault(key, set()).add(group)
+        aligned = self.topics.civil_aligned
+        return {key for key, names in korea.items()
+                if key not in war_topic and not names & aligned and len(leaders.get(key, ())) < 2}
+
     def _decide(self, id: str, matches: list[Match], language: str) -> Tag:
         weights = {c.name: c.weight for c in self.topics.entities}
         counts_as = self._counts_as
@@ -341,6 +389,9 @@ class Tagger:
         crowded, lists, unrelated = marks["_crowd"], marks["_list"], marks["_unrelated"]
         matches = [m for m in matches if m.concept not in marks]
         topic_names = self._topic_names
+        civil = {(m.zone, m.sentence) for m in matches if m.concept == CIVIL}
+        if civil:
+            unrelated = unrelated | self._civil(civil, matches)
         # Countries named only in an enumeration of adversaries are not what the story is about.
         entity_hits = [m for m in matches if m.concept not in topic_names and (m.zone, m.sentence) not in lists]
 
@@ -433,6 +484,10 @@ class Tagger:
         countries = sorted({counts_as[m.concept] for m in entity_hits})
         relevant = meeting_set | korea_sentences
         topics = sorted({m.concept for m in topic_hits if (m.zone, m.sentence) in relevant or m.zone == "title"})
+        if CIVIL in topics and len(topics) > 1:
+            # Civil words are broad (companies, flights, a market): a story's topic only when
+            # nothing else happens between the sides.
+            topics.remove(CIVIL)
         return Tag(
             id=id,
             is_axis=is_axis,
