@@ -119,11 +119,14 @@ class PageExtractor:
     ``derive(url, extraction)``, when given, runs right after each page's extraction in the same
     worker (tagging it, say): CPU work that would otherwise wait for the last page, on one core.
     What it returns is in ``derived``, by URL; it must not raise.
+
+    ``isolate`` keeps a pool even of one worker (``workers=1``): one process extracting beside
+    the downloads, under the time limit, where the other cores are busy with other fetches.
     """
 
     def __init__(self, timeout: float = 20.0, workers: int | None = None, expected: int | None = None,
                  batch_size: int = 8, min_text_chars: int = MIN_TEXT_CHARS,
-                 derive: Callable[[str, Extraction], object] | None = None) -> None:
+                 derive: Callable[[str, Extraction], object] | None = None, isolate: bool = False) -> None:
         self.timeout = timeout
         self.derived: dict[str, object] = {}
         self._deriver = id(self) if derive is not None else None
@@ -132,7 +135,7 @@ class PageExtractor:
         self.min_text_chars = min_text_chars
         self.batch_size = batch_size
         workers = workers or os.cpu_count() or 1
-        parallel = workers > 1 and (expected is None or expected >= PARALLEL_MIN_PAGES)
+        parallel = (workers > 1 or isolate) and (expected is None or expected >= PARALLEL_MIN_PAGES)
         if parallel:
             load_model()  # once here, inherited by the forked workers (not once per worker)
         self._pool = ProcessPool(max_workers=workers) if parallel else None

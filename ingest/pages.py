@@ -62,8 +62,9 @@ def fetch_articles(
     # network is still busy instead of waiting for the last download.
     progress("articles", 0, len(urls))
     by_link = None if derive is None else (lambda link, page: derive(url_of[link], page))
-    with PageExtractor(extraction.timeout, expected=len(urls), min_text_chars=extraction.min_text_chars,
-                       derive=by_link) as extractor, \
+    with PageExtractor(extraction.timeout, extraction.processes, expected=len(urls),
+                       min_text_chars=extraction.min_text_chars, derive=by_link,
+                       isolate=extraction.processes is not None) as extractor, \
             ThreadPoolExecutor(max_workers=max(1, min(workers, len(urls) or 1))) as pool:
         futures = [pool.submit(download, url) for url in urls]
         for done, future in enumerate(as_completed(futures), 1):

@@ -40,3 +40,6 @@ class ExtractionSettings(BaseModel):
 
     timeout: float = Field(20.0, gt=0)  # seconds per page in a worker process before it is killed
     min_text_chars: int = Field(80, ge=0)  # shorter extracted text counts as no text (the summary is kept)
+    # Worker processes extracting one fetch's pages; None: one per core. Where several page
+    # fetches share a machine's cores (Celery workers on one host), cores / fetches at once.
+    processes: int | None = Field(None, ge=1)

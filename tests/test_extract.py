@@ -108,3 +108,53 @@ def test_the_language_model_is_loaded_before_workers_are_forked(monkeypatch):
         assert py3langid.langid.IDENTIFIER is None
     with PageExtractor(workers=2, expected=100):
         assert py3langid.langid.IDENTIFIER is not None
+
+
+def test_one_isolated_worker_still_kills_a_hanging_page(monkeypatch):
+    """``extraction.processes: 1`` (a Celery worker sharing the machine's cores) keeps a pool of
+    one: the time limit still holds, where in-process extraction would hang with the page."""
+    import time
+
+    import ingest.articles as articles
+
+    real = articles.extract_html
+
+    def slow_on_hang(html, source, url=None, **options):
+        if html == b"HANG":
+            time.sleep(60)
+        return real(html, source, url, **options)
+
+    monkeypatch.setattr(articles, "extract_html", slow_on_hang)
+    downloads = _pages(8, hang=2)
+    started = time.monotonic()
+    with articles.PageExtractor(timeout=2, workers=1, batch_size=4, isolate=True) as extractor:
+        assert extractor._pool is not None
+        for d in downloads:
+            extractor.submit(d)
+        everything = extractor.results()
+    assert time.monotonic() - started < 30  # the hanging page sleeps 60 s if nothing kills it
+    assert everything["http://x.example/2"].reason == "extraction timed out after 2s"
+    assert all(r.reason == "" and r.text for u, r in everything.items() if u != "http://x.example/2")
+
+
+def test_fetch_articles_takes_its_extraction_processes_from_the_settings(server, client, monkeypatch):
+    import ingest.articles as articles
+    from ingest.pages import fetch_articles
+    from ingest.records import Entry
+    from ingest.settings import ExtractionSettings
+
+    made: list[tuple] = []
+    real = articles.ProcessPool
+
+    def pool(max_workers):
+        made.append(max_workers)
+        return real(max_workers=max_workers)
+
+    monkeypatch.setattr(articles, "ProcessPool", pool)
+    entries = {}
+    for i in range(10):
+        path = server.add(f"/q/{i}", Route(fx.page(f"Story {i}", fx.TROOPS)))
+        entries[f"https://canonical.example/q{i}"] = Entry(feed="f", outlet="O", link=path, title=f"Story {i}")
+    pages = fetch_articles(client, entries, workers=4, extraction=ExtractionSettings(processes=1))
+    assert made == [1]
+    assert all(p.reason == "" and p.text for p in pages.values())
