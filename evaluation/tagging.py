@@ -50,6 +50,7 @@ def evaluate(items: list[dict], tagger: Tagger, show_errors: bool = False) -> di
     ours: dict[str, Scores] = defaultdict(Scores)
     base: dict[str, Scores] = defaultdict(Scores)
     baseline = naive_baseline(tagger)
+    errors: list[str] = []
     for item in items:
         tag = tagger.tag(
             str(item["id"]), item.get("title") or "", item.get("text") or item.get("body") or "",
@@ -62,8 +63,8 @@ def evaluate(items: list[dict], tagger: Tagger, show_errors: bool = False) -> di
             base[key].add(baseline(item), actual)
         if show_errors and tag.is_axis != actual:
             kind = "FP" if tag.is_axis else "FN"
-            print(f"  {kind} {tag.score:.2f} [{lang}] {item.get('title', '')[:100]}")
-    return {"ours": ours, "baseline": base}
+            errors.append(f"  {kind} {tag.score:.2f} [{lang}] {item.get('title', '')[:100]}")
+    return {"ours": ours, "baseline": base, "errors": errors}
 
 
 def report(name: str, result: dict) -> None:
@@ -76,6 +77,8 @@ def report(name: str, result: dict) -> None:
             f"  {key:<5} {o.n:>4}  {o.precision:5.3f} {o.recall:5.3f} {o.f1:5.3f}"
             f"            {b.precision:5.3f} {b.recall:5.3f} {b.f1:5.3f}   {o.f1 - b.f1:+.3f}"
         )
+    for line in result.get("errors", []):  # under the set's heading and figures (``--errors``)
+        print(line)
 
 
 # The sets scored after the development set: (flag, file, heading after its name, --help). Each is

@@ -85,3 +85,15 @@ def test_every_split_is_printed_with_languages_and_baseline(repo_root, tmp_path)
     assert out.count("baseline") == 7 and "no real-world set" in out
     for lang in ("en", "ko", "ru", "uk", "pl"):
         assert f"\n  {lang} " in out
+
+
+def test_errors_are_listed_under_their_set_s_heading(repo_root, capsys):
+    from evaluation.tagging import report
+
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    items = [{"id": "x1", "title": "Kim Jong Un and Putin sign a defence treaty in Pyongyang", "lang": "en", "label": 0}]
+    result = evaluate(items, tagger, show_errors=True)
+    assert capsys.readouterr().out == ""  # nothing printed before the heading
+    report("the set", result)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "the set" and lines[-1].startswith("  FP ") and "defence treaty" in lines[-1]
