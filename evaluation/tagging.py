@@ -77,7 +77,7 @@ def report(name: str, result: dict) -> None:
             f"  {key:<5} {o.n:>4}  {o.precision:5.3f} {o.recall:5.3f} {o.f1:5.3f}"
             f"            {b.precision:5.3f} {b.recall:5.3f} {b.f1:5.3f}   {o.f1 - b.f1:+.3f}"
         )
-    for line in result.get("errors", []):  # under the set's heading and figures (``--errors``)
+    for line in result["errors"]:  # under the set's heading and figures (``--errors``)
         print(line)
 
 

@@ -35,6 +35,22 @@ def _pages(n: int, hang: int | None = None) -> list:
             for i in range(n)]
 
 
+def _hang_on_hang_pages(monkeypatch) -> None:
+    """Extraction of a ``b"HANG"`` page sleeps a minute (the forked workers inherit the patch)."""
+    import time
+
+    import ingest.articles as articles
+
+    real = articles.extract_html
+
+    def slow_on_hang(html, source, url=None, **options):
+        if html == b"HANG":
+            time.sleep(60)
+        return real(html, source, url, **options)
+
+    monkeypatch.setattr(articles, "extract_html", slow_on_hang)
+
+
 def test_ready_hands_out_each_extraction_once_while_others_are_pending():
     import time
 
@@ -61,14 +77,7 @@ def test_a_page_that_hangs_fails_alone_and_its_batch_mates_are_extracted(monkeyp
 
     import ingest.articles as articles
 
-    real = articles.extract_html
-
-    def slow_on_hang(html, source, url=None, **options):
-        if html == b"HANG":
-            time.sleep(60)
-        return real(html, source, url, **options)
-
-    monkeypatch.setattr(articles, "extract_html", slow_on_hang)  # the forked workers inherit it
+    _hang_on_hang_pages(monkeypatch)
     downloads = _pages(8, hang=5)
     handed: dict = {}
     with articles.PageExtractor(timeout=2, workers=2, batch_size=4) as extractor:
@@ -117,14 +126,7 @@ def test_one_isolated_worker_still_kills_a_hanging_page(monkeypatch):
 
     import ingest.articles as articles
 
-    real = articles.extract_html
-
-    def slow_on_hang(html, source, url=None, **options):
-        if html == b"HANG":
-            time.sleep(60)
-        return real(html, source, url, **options)
-
-    monkeypatch.setattr(articles, "extract_html", slow_on_hang)
+    _hang_on_hang_pages(monkeypatch)
     downloads = _pages(8, hang=2)
     started = time.monotonic()
     with articles.PageExtractor(timeout=2, workers=1, batch_size=4, isolate=True) as extractor:
@@ -143,7 +145,7 @@ def test_fetch_articles_takes_its_extraction_processes_from_the_settings(server,
     from ingest.records import Entry
     from ingest.settings import ExtractionSettings
 
-    made: list[tuple] = []
+    made: list[int] = []
     real = articles.ProcessPool
 
     def pool(max_workers):
