@@ -275,32 +275,49 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     refetching_file = folder / "refetching.json"
     refetching = set(staging.read_json(refetching_file)) if refetching_file.exists() else set()
     early: dict = {}
+    # An earlier attempt's early files go before this attempt's pages are staged: whatever kills
+    # this task between the writes leaves pages with some or nothing made early (the rest is
+    # then made late: hashed by the load, tagged and signed by their tasks), never anything made
+    # of another attempt's pages.
+    for kind in EARLY_KINDS:
+        (folder / "early" / kind / batch.name).unlink(missing_ok=True)
     with HttpClient(ctx.http) as client:
         pages = steps.fetch_pages(ctx, entries, client, tagger=_tagger(settings), refetching=refetching,
                                   early=early, events=SupplyEventExtractor.from_file())
     staging.write_json(folder / "pages" / batch.name, {url: asdict(p) for url, p in pages.items()})
-    # After the pages: a task killed between the two leaves pages without early tags (tagged
-    # late, by the tag task), never early tags of articles the load would build differently.
-    staging.write_json(folder / "early" / batch.name, {
+    made = {
+        # Content hashes by canonical URL: the load builds these articles without normalizing
+        # their text again (on the one writer, after the last page).
+        "hashes": {url: e.article.content_hash for url, e in early.items()},
         "tags": {e.tag.id: asdict(e.tag) for e in early.values() if e.tag},
         "events": {e.article.id: [asdict(v) for v in e.events] for e in early.values() if e.events is not None},
         "signatures": {e.article.id: staging.signature_to_dict(e.signature) for e in early.values()
                        if e.signature is not None},
-    })
+    }
+    for kind in EARLY_KINDS:  # a file per kind: each later task reads only what it takes
+        staging.write_json(folder / "early" / kind / batch.name, made[kind])
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
 
 
-def _early(folder: Path, *parts: str) -> dict[str, dict]:
-    """What the page tasks' extraction workers made early, by kind ("tags", "events",
-    "signatures") and article id, each file read once for all the kinds asked. Only batches whose
-    pages the load read count; a batch without an early file (its task died after staging the
-    pages) is tagged and read late, as a dead run's articles are."""
-    made: dict[str, dict] = {part: {} for part in parts}
-    for path in sorted((folder / "early").glob("*.json")):
+EARLY_KINDS = ("hashes", "tags", "events", "signatures")
+
+
+def _early(folder: Path, *kinds: str) -> dict[str, dict]:
+    """What the page tasks' extraction workers made early, by kind ("tags", "events" and
+    "signatures" by article id; "hashes" by canonical URL). Only batches whose pages the load
+    read count; a batch without a kind's file (its task died after staging the pages) has that
+    kind made late, as a dead run's articles have. A run staged before the kinds had files of
+    their own has one file per batch with every kind in it (and no hashes)."""
+    made: dict[str, dict] = {kind: {} for kind in kinds}
+    for path in sorted((folder / "early").glob("*.json")):  # the one-file-per-batch layout
         if (folder / "pages" / path.name).exists():
             staged = staging.read_json(path)
-            for part in parts:
-                made[part].update(staged.get(part, {}))  # an older task staged no signatures
+            for kind in kinds:
+                made[kind].update(staged.get(kind, {}))
+    for kind in kinds:
+        for path in sorted((folder / "early" / kind).glob("*.json")):
+            if (folder / "pages" / path.name).exists():
+                made[kind].update(staging.read_json(path))
     return made
 
 
@@ -321,6 +338,7 @@ def load_run(config: str | None, run_id: str) -> Loaded:
     """Run the load step on everything staged for the run; a second call for the same run is a no-op."""
     from axiswatch import steps
     from warehouse.load import run_row
+    from warehouse.rows import ArticleBuilder
     from warehouse.runs import DONE
 
     settings = settings_for(config)
@@ -346,7 +364,8 @@ def load_run(config: str | None, run_id: str) -> Loaded:
                 source=url, reason="page task did not finish; see its log")
     deferred_file = folder / "deferred.json"
     deferred = staging.read_json(deferred_file) if deferred_file.exists() else {}
-    loaded = steps.load(ctx, results, entries, pages, missing, len(missing), deferred=deferred)
+    built = ArticleBuilder(entries, hashes=_early(folder, "hashes")["hashes"])
+    loaded = steps.load(ctx, results, entries, pages, missing, len(missing), built=built, deferred=deferred)
     return {"run_id": run_id, "already_loaded": False, "feeds_ok": loaded.feeds_ok,
             "feeds_failed": loaded.feeds_failed, "entries_seen": loaded.entries_seen,
             "articles_new": loaded.articles_new, "duplicates": loaded.duplicates,

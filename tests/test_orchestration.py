@@ -222,6 +222,105 @@ def test_tags_and_events_made_in_the_page_tasks_equal_those_made_late(config, tm
     assert stored["early"][0] == 3
 
 
+def _stored_hashes(config) -> list[tuple[str, str, str]]:
+    """(id, stored content hash, the hash made again from the stored row) of every article."""
+    from transform.fingerprint import content_hash
+
+    con = duckdb.connect(str(orch.settings_for(config).database), read_only=True)
+    try:
+        rows = con.execute("SELECT id, content_hash, title, text, summary FROM articles ORDER BY id").fetchall()
+    finally:
+        con.close()
+    return [(i, stored, content_hash(title, text, summary)) for i, stored, title, text, summary in rows]
+
+
+def test_the_load_takes_the_content_hashes_the_page_tasks_made(config, monkeypatch):
+    """The page tasks stage each article's content hash; the load stores those (it hashes no
+    text itself), and they equal the hash made again from the stored title, text and summary."""
+    import transform.articles
+
+    run_id = "manual__hashes"
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
+    for batch in orch.plan_pages(config, run_id):
+        orch.fetch_page_batch(config, batch)
+    folder = orch.run_folder(orch.settings_for(config), run_id)
+    assert len(orch._early(folder, "hashes")["hashes"]) == 3
+
+    def hashed_again(*args):
+        raise AssertionError("the load hashed an article the page task had hashed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(transform.articles, "content_hash", hashed_again)
+        orch.load_run(config, run_id)
+    stored = _stored_hashes(config)
+    assert len(stored) == 3
+    assert all(hash_ == again for _, hash_, again in stored)
+
+
+def test_early_files_of_the_one_file_per_batch_layout_are_still_read(config):
+    """A run staged before each kind had its own file (one early file per batch, every kind in
+    it, no hashes) is read the same: the tasks take what it has and make the hashes late."""
+    import shutil
+
+    from axiswatch import staging
+
+    run_id = "manual__older"
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
+    batches = orch.plan_pages(config, run_id)
+    for batch in batches:
+        orch.fetch_page_batch(config, batch)
+    folder = orch.run_folder(orch.settings_for(config), run_id)
+    kinds = ("tags", "events", "signatures")
+    made = orch._early(folder, *kinds)
+    assert all(made[kind] for kind in ("tags", "signatures"))
+    for batch in batches:
+        name = Path(batch).name
+        staging.write_json(folder / "early" / name,
+                           {kind: staging.read_json(folder / "early" / kind / name) for kind in kinds})
+    for kind in orch.EARLY_KINDS:
+        shutil.rmtree(folder / "early" / kind)
+    assert orch._early(folder, *kinds) == made
+    assert orch._early(folder, "hashes") == {"hashes": {}}
+    orch.load_run(config, run_id)
+    assert all(hash_ == again for _, hash_, again in _stored_hashes(config))
+
+
+def test_a_page_task_killed_after_its_pages_leaves_no_early_file_of_an_earlier_attempt(config, monkeypatch):
+    """A retried page task removes the early file an earlier attempt staged before it stages its
+    own pages: killed between the pages and the early file, it leaves nothing made early, so the
+    load hashes (and the tag task tags) its articles itself instead of taking another attempt's."""
+    from axiswatch import staging
+
+    run_id = "manual__retried"
+    for batch in orch.prepare(config, run_id):
+        orch.fetch_feed_batch(config, run_id, batch)
+    batches = orch.plan_pages(config, run_id)
+    for batch in batches:
+        orch.fetch_page_batch(config, batch)
+    folder = orch.run_folder(orch.settings_for(config), run_id)
+    early_file = folder / "early" / "hashes" / Path(batches[0]).name
+    made = staging.read_json(early_file)
+    staging.write_json(early_file, {url: "0" * 64 for url in made})  # an attempt whose pages differed
+
+    real_write = staging.write_json
+
+    def killed_after_pages(path, data):
+        if path.parent.parent.name == "early":
+            raise KeyboardInterrupt("killed")
+        return real_write(path, data)
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(staging, "write_json", killed_after_pages)
+        orch.fetch_page_batch(config, batches[0])
+    assert not early_file.exists()
+    orch.load_run(config, run_id)
+    stored = _stored_hashes(config)
+    assert len(stored) == 3
+    assert all(hash_ == again for _, hash_, again in stored)
+
+
 def test_the_index_task_refreshes_the_index_when_the_load_changed_articles(config, tmp_path):
     from warehouse.search import search
 

@@ -68,8 +68,11 @@ def unique_entries(entries: Iterable[Entry]) -> dict[str, Entry]:
     return by_url
 
 
-def build_article(url: str, entry: Entry, page: Extraction) -> Article:
-    """Join an entry with its page; a failed page keeps the entry's summary and the reason."""
+def build_article(url: str, entry: Entry, page: Extraction, known_hash: str | None = None) -> Article:
+    """Join an entry with its page; a failed page keeps the entry's summary and the reason.
+
+    ``known_hash``: the content hash this function made of the same entry and page elsewhere (a
+    page task's extraction worker); normalizing the text for it is most of building an article."""
     fetched = not page.reason and bool(page.text)
     title = entry.title or page.title
     text = strip_leading_title(page.text, entry.title) if fetched else ""
@@ -87,7 +90,7 @@ def build_article(url: str, entry: Entry, page: Extraction) -> Article:
         language=language,
         author=entry.author or page.author,
         published_at=entry.published_at,
-        content_hash=content_hash(title, text, entry.summary),
+        content_hash=known_hash or content_hash(title, text, entry.summary),
         fetch_status="ok" if fetched else "failed",
         fetch_error=page.reason,
         http_status=page.http_status,

@@ -132,9 +132,11 @@ class ArticleBuilder:
     into Arrow rows a chunk at a time (``ArticleRows``), so the load after the last page only
     has to write them."""
 
-    def __init__(self, entries: dict[str, Entry], early: Mapping[str, Early] | None = None) -> None:
+    def __init__(self, entries: dict[str, Entry], early: Mapping[str, Early] | None = None,
+                 hashes: Mapping[str, str] | None = None) -> None:
         self.entries = entries
         self.early = early if early is not None else {}  # built already, where the page was extracted
+        self.hashes = hashes if hashes is not None else {}  # content hashes made there, by canonical URL
         self.articles: dict[str, Article] = {}  # by canonical URL
         self.rows = ArticleRows()
 
@@ -147,7 +149,7 @@ class ArticleBuilder:
 
     def _build(self, url: str, page: Extraction) -> Article:
         early = self.early.get(url)
-        return early.article if early is not None else build_article(url, self.entries[url], page)
+        return early.article if early is not None else build_article(url, self.entries[url], page, self.hashes.get(url))
 
     def articles_by_id(self) -> list[str]:
         return [a.id for a in self.articles.values()]
