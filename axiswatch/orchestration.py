@@ -253,6 +253,10 @@ class BatchFetched(TypedDict):
     failed: int
 
 
+# What the page tasks' extraction workers make of new articles for the later tasks (``_early``).
+EARLY_KINDS = ("hashes", "tags", "events", "signatures")
+
+
 @fewer_collections()
 def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     """Run the fetch-pages step on one staged batch (with the run's feeds, so each feed's
@@ -297,9 +301,6 @@ def fetch_page_batch(config: str | None, batch_path: str) -> BatchFetched:
     for kind in EARLY_KINDS:  # a file per kind: each later task reads only what it takes
         staging.write_json(folder / "early" / kind / batch.name, made[kind])
     return {"batch": batch.name, "pages": len(pages), "failed": sum(bool(p.reason) for p in pages.values())}
-
-
-EARLY_KINDS = ("hashes", "tags", "events", "signatures")
 
 
 def _early(folder: Path, *kinds: str) -> dict[str, dict]:
