@@ -4,7 +4,7 @@ VENV   := .venv
 UV     := .tools/bin/uv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test airflow-demo eval-tagging eval-dedup eval-events bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory bench-events cluster-install cluster-demo cluster-faults bench-cluster bench-cluster-small clean
+.PHONY: install demo test airflow-demo eval-tagging eval-dedup eval-events bench bench-tagging bench-clustering bench-dag-parse bench-growth bench-backends bench-startup bench-dead-hosts bench-verify bench-feed-memory bench-events bench-index-threads cluster-install cluster-demo cluster-faults bench-cluster bench-cluster-small clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -70,6 +70,9 @@ bench-clustering: install
 
 bench-tagging: install
 	$(BIN)/python -m benchmarks.tagging --articles 5000
+
+bench-index-threads: install
+	$(BIN)/python -m benchmarks.index_threads --articles 8000 --threads 1 2 --rounds 2
 
 bench-events: install
 	$(BIN)/python -m benchmarks.supply_events --pages 300 --articles 300000

@@ -187,6 +187,51 @@ def test_search_index_refresh_indexes_only_what_is_new_until_a_full_rebuild(tmp_
     assert rebuild_search_index(tmp_path / "w.duckdb") == {"rebuilt": "all", "articles": 29}
 
 
+def test_the_index_is_built_on_the_configured_threads_and_the_setting_restored(tmp_path, monkeypatch):
+    """``search.threads`` (default: half the cores) is DuckDB's thread count while the index is
+    built; the connection (and
+    the other connections of the same DuckDB file in this process) get their own back after it,
+    whether the build succeeded or failed."""
+    import warehouse.search as search_module
+    from warehouse.db import open_warehouse
+    from warehouse.search import refresh_index
+    from warehouse.settings import SearchSettings
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    con.execute(
+        "INSERT INTO articles (id, canonical_url, url, title, text, first_seen_at, content_hash, fetch_status, run_id)"
+        " SELECT 'a' || i, 'https://x.example/' || i, 'https://x.example/' || i, 'Story ' || i, 'sanctions ' || i,"
+        " now(), md5('a' || i), 'ok', 'r' FROM range(0, 5) t(i)")
+    con.execute("SET threads = 2")
+    other = open_warehouse(tmp_path / "w.duckdb")  # the run's connection beside the index thread's
+    seen = []
+    real_build = search_module._build_index
+
+    def build(con, prefix, table):
+        seen.append((con.execute("SELECT current_setting('threads')").fetchone()[0],
+                     other.execute("SELECT current_setting('threads')").fetchone()[0]))
+        return real_build(con, prefix, table)
+
+    monkeypatch.setattr(search_module, "_build_index", build)
+    assert refresh_index(con, settings=SearchSettings(threads=1)) == {"rebuilt": "all", "articles": 5}
+    assert seen == [(1, 1)]
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert SearchSettings().build_threads() == 3
+    refresh_index(con, full=True)
+    assert seen[-1] == (3, 3)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+
+    def broken(con, prefix, table):
+        raise duckdb.IOException("disk full")
+
+    monkeypatch.setattr(search_module, "_build_index", broken)
+    with pytest.raises(duckdb.IOException, match="disk full"):
+        refresh_index(con, full=True, settings=SearchSettings(threads=1))
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+    other.close()
+    con.close()
+
+
 def test_search_scores_are_the_fts_extensions_bm25_and_filters_apply_before_the_limit(tmp_path):
     """Our postings-based scoring gives match_bm25's scores; since/axis-only filter before the top N."""
     from datetime import UTC, datetime

@@ -106,13 +106,34 @@ def _build_index(con: duckdb.DuckDBPyConnection, prefix: str, table: str) -> Non
     con.execute(f"DROP TABLE {schema}.terms")
 
 
+@contextmanager
+def _threads(con: duckdb.DuckDBPyConnection, threads: int) -> Iterator[None]:
+    """DuckDB's thread count set to ``threads`` meanwhile, then set back. It is the database
+    instance's setting: on a DuckDB file, another connection of this process (the run's, tagging
+    and clustering beside the index) has it too while the index is built."""
+    before = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute(f"SET threads = {int(threads)}")
+    try:
+        yield
+    finally:
+        try:
+            con.execute(f"SET threads = {int(before)}")
+        except duckdb.Error:
+            pass  # a connection that failed: what failed it is being raised already
+
+
 def refresh_index(con: duckdb.DuckDBPyConnection, full: bool = False,
                   settings: SearchSettings = SearchSettings()) -> dict:
     """Make every stored article searchable; returns which part was rebuilt and its size.
 
     New articles go into a small index of their own until they exceed ``settings.rebuild_share``
-    of the archive; then the whole index is rebuilt."""
+    of the archive; then the whole index is rebuilt. DuckDB builds it on ``settings.build_threads()``."""
     load_extension(con, "fts")
+    with _threads(con, settings.build_threads()):
+        return _refresh(con, full, settings)
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, full: bool, settings: SearchSettings) -> dict:
     with _index_catalog(con, write=True) as (prefix, source):
         catalog = prefix.rstrip(".") or None
         if prefix:

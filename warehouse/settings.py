@@ -3,6 +3,8 @@ assembles them; defaults live here, once)."""
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,6 +16,14 @@ class SearchSettings(BaseModel):
     # New articles get a small index of their own until they pass this share of the archive;
     # then the whole index is rebuilt (rebuilding a million articles each night is most of it).
     rebuild_share: float = Field(0.2, gt=0)
+    # DuckDB threads while the index is built (None: half the cores, at least one). The fts
+    # build gains little wall time from more threads and spends far more CPU (benchmarks/README),
+    # CPU that the tagging and clustering running beside it need.
+    threads: int | None = Field(None, ge=1)
+
+    def build_threads(self) -> int:
+        """The thread count the index is built on."""
+        return self.threads or max(1, (os.cpu_count() or 1) // 2)
 
 
 class WarehouseSettings(BaseModel):
