@@ -25,12 +25,19 @@ def config(server, tmp_path, monkeypatch, repo_root):
     return str(path)
 
 
-def fetch_and_load(config, run_id):
-    """prepare -> feed batches -> plan -> page batches -> load, as the DAG runs them."""
+def stage_pages(config, run_id) -> list[str]:
+    """prepare -> feed batches -> plan -> page batches, as the DAG runs them; the page batches."""
     for batch in orch.prepare(config, run_id):
         orch.fetch_feed_batch(config, run_id, batch)
-    for batch in orch.plan_pages(config, run_id):
+    batches = orch.plan_pages(config, run_id)
+    for batch in batches:
         orch.fetch_page_batch(config, batch)
+    return batches
+
+
+def fetch_and_load(config, run_id):
+    """stage_pages, then the load."""
+    stage_pages(config, run_id)
     return orch.load_run(config, run_id)
 
 
@@ -197,10 +204,7 @@ def test_tags_and_events_made_in_the_page_tasks_equal_those_made_late(config, tm
     stored = {}
     for cfg, name in ((config, "early"), (str(late_config), "late")):
         run_id = f"manual__{name}"
-        for batch in orch.prepare(cfg, run_id):
-            orch.fetch_feed_batch(cfg, run_id, batch)
-        for batch in orch.plan_pages(cfg, run_id):
-            orch.fetch_page_batch(cfg, batch)
+        stage_pages(cfg, run_id)
         folder = orch.run_folder(orch.settings_for(cfg), run_id)
         early = orch._early(folder, "tags")["tags"]
         if name == "late":
@@ -240,10 +244,7 @@ def test_the_load_takes_the_content_hashes_the_page_tasks_made(config, monkeypat
     import transform.articles
 
     run_id = "manual__hashes"
-    for batch in orch.prepare(config, run_id):
-        orch.fetch_feed_batch(config, run_id, batch)
-    for batch in orch.plan_pages(config, run_id):
-        orch.fetch_page_batch(config, batch)
+    stage_pages(config, run_id)
     folder = orch.run_folder(orch.settings_for(config), run_id)
     assert len(orch._early(folder, "hashes")["hashes"]) == 3
 
@@ -266,11 +267,7 @@ def test_early_files_of_the_one_file_per_batch_layout_are_still_read(config):
     from axiswatch import staging
 
     run_id = "manual__older"
-    for batch in orch.prepare(config, run_id):
-        orch.fetch_feed_batch(config, run_id, batch)
-    batches = orch.plan_pages(config, run_id)
-    for batch in batches:
-        orch.fetch_page_batch(config, batch)
+    batches = stage_pages(config, run_id)
     folder = orch.run_folder(orch.settings_for(config), run_id)
     kinds = ("tags", "events", "signatures")
     made = orch._early(folder, *kinds)
@@ -294,11 +291,7 @@ def test_a_page_task_killed_after_its_pages_leaves_no_early_file_of_an_earlier_a
     from axiswatch import staging
 
     run_id = "manual__retried"
-    for batch in orch.prepare(config, run_id):
-        orch.fetch_feed_batch(config, run_id, batch)
-    batches = orch.plan_pages(config, run_id)
-    for batch in batches:
-        orch.fetch_page_batch(config, batch)
+    batches = stage_pages(config, run_id)
     folder = orch.run_folder(orch.settings_for(config), run_id)
     early_file = folder / "early" / "hashes" / Path(batches[0]).name
     made = staging.read_json(early_file)
