@@ -61,6 +61,13 @@ class StageClock:
     def seconds(self, stage: str) -> float:
         return max(1e-6, self.last.get(stage, 0) - self.first.get(stage, 0))
 
+    def spans(self, started: float) -> dict[str, list[float]]:
+        """Each stage's first and last event in seconds from ``started``, in order of start: where
+        a night's wall time goes (what overlaps, what waits for what), which durations alone
+        cannot show."""
+        return {stage: [round(self.first[stage] - started, 2), round(self.last[stage] - started, 2)]
+                for stage in sorted(self.first, key=self.first.get)}
+
 
 Page = tuple[str, bytes]  # (URL, HTML)
 
@@ -402,10 +409,10 @@ def night(args: argparse.Namespace) -> dict:
 
     clock = StageClock()
     cpu_before = _cpu_seconds(servers)
-    started = time.perf_counter()
+    night_started = time.perf_counter()
     with recorded_loads() as loads:
         first = run_pass(sources, db, http, tagger, args.workers, clock, reports_dir=work / "reports")
-    end_to_end = time.perf_counter() - started
+    end_to_end = time.perf_counter() - night_started
     cpu = {k: round(v - cpu_before[k], 1) for k, v in _cpu_seconds(servers).items()}
     rerun_clock = StageClock()
     started = time.perf_counter()
@@ -421,6 +428,7 @@ def night(args: argparse.Namespace) -> dict:
             "end_to_end_s": round(end_to_end, 1), "rerun_s": round(rerun, 2), "articles_new": first.articles_new,
             "cpu_s": cpu,
             "stages_s": {stage: round(clock.seconds(stage), 2) for stage in sorted(clock.first)},
+            "stages_span_s": clock.spans(night_started),
             "rerun_stages_s": {stage: round(rerun_clock.seconds(stage), 2) for stage in sorted(rerun_clock.first)},
             "peak_rss_mb": _rss_mb(),
         }
@@ -470,6 +478,9 @@ def night(args: argparse.Namespace) -> dict:
         "articles_new": first.articles_new, "duplicates": first.duplicates, "stories_new": first.stories_new,
         "articles_per_s": round(first.articles_new / end_to_end, 1),
         "stages_s": {stage: round(clock.seconds(stage), 2) for stage in sorted(clock.first)},
+        # When each stage ran, from the night's start: "extraction" is the wait for the
+        # extraction workers after the last download, everything after it the night's tail.
+        "stages_span_s": clock.spans(night_started),
         "stages_items_per_s": {
             "feed_fetch_and_parse": round(clock.items["feeds"] / clock.seconds("feeds"), 1),
             "article_fetch": round(clock.items["articles"] / clock.seconds("articles"), 1),

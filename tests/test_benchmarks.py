@@ -111,3 +111,35 @@ def test_the_verify_benchmark_reads_every_block_of_a_generated_history(tmp_path,
     result = json.loads(capsys.readouterr().out)
     assert result["articles"] == 300 and result["blocks"] > 0
     assert result["file_mb"] >= result["blocks"] * 262144 / 1e6 - 0.1  # every block the header counts was read
+
+
+def test_the_benchmark_hosts_serve_pages_feeds_validators_and_misses_on_kept_alive_connections():
+    """The event-loop hosts the night is measured against answer as the threaded ones do: the
+    page, the feed with its links on the served port, 304 for a held ETag, 404 for the rest."""
+    import httpx
+
+    from benchmarks.corpus import build, serve_apart
+
+    corpus = build(n_feeds=2, entries_per_feed=3, pages=4, hosts=2, seed=1)
+    servers, port = serve_apart(corpus, latency=0.01)
+    try:
+        (page_host, page_path), page = next(iter(corpus.pages.items()))
+        feed_url = corpus.feed_urls[0].replace("{PORT}", str(port))
+        with httpx.Client(timeout=5) as client:
+            got = client.get(f"http://{page_host}:{port}{page_path}?utm_source=rss")
+            assert (got.status_code, got.content) == (200, page)
+            assert got.headers["content-type"].startswith("text/html")
+            again = client.get(f"http://{page_host}:{port}{page_path}", headers={"If-None-Match": got.headers["etag"]})
+            assert (again.status_code, again.content) == (304, b"")
+            feed = client.get(feed_url)
+            assert feed.status_code == 200 and feed.headers["content-type"] == "application/rss+xml"
+            assert f":{port}/a/".encode() in feed.content and b"{PORT}" not in feed.content
+            assert client.get(f"http://{page_host}:{port}/missing").status_code == 404
+            other_host = corpus.hosts[1]
+            assert client.get(f"http://{other_host}:{port}{page_path}").status_code == (
+                200 if (other_host, page_path) in corpus.pages else 404)
+        closing = httpx.get(f"http://{page_host}:{port}{page_path}", headers={"Connection": "close"}, timeout=5)
+        assert closing.status_code == 200
+    finally:
+        for server in servers:
+            server.shutdown()
