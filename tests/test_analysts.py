@@ -276,3 +276,50 @@ def test_search_scores_are_the_fts_extensions_bm25_and_filters_apply_before_the_
         f"SELECT count(*) FROM ({bm25('troops')}) WHERE CAST(substr(id, 2) AS INTEGER) % 3 = 0").fetchone()[0]
     assert len(axis) == expected_axis > 0 and all(r["is_axis"] for r in axis)
     assert search(con, "nothingmatches").num_rows == 0
+
+
+def test_the_search_index_holds_the_fts_extensions_own_documents_terms_and_statistics(tmp_path):
+    """The index is built without the extension's token table, but its documents (with their
+    lengths), terms (with their document frequencies), statistics and per-document term counts
+    are the ones the extension's create_fts_index gives, on text with accents, digits,
+    punctuation, stopwords, other scripts, empty and missing fields."""
+    from warehouse.db import open_warehouse
+    from warehouse.search import refresh_index
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    texts = [
+        ("Café déjà-vu: Pyongyang's 10,000 troops", "The troops were sent; the troops returned!", None),
+        ("", "", ""),
+        ("Северная Корея и Россия", "Поставки снарядов, 2024 год. Северная Корея", "북한군 러시아 파병"),
+        ("It is what it is", None, "and the of to"),
+        ("Kursk—shells/rockets (KN-23) & \"rail\" #port", "Kursk Kursk KURSK kursk's", "résumé naïve coöperate"),
+        (None, None, None),
+    ]
+    con.executemany(
+        "INSERT INTO articles (id, canonical_url, url, title, text, summary, first_seen_at, content_hash, fetch_status, run_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, now(), ?, 'ok', 'r')",
+        [(f"a{i}", f"https://x.example/{i}", f"https://x.example/{i}", t, x, s, f"h{i}") for i, (t, x, s) in enumerate(texts)],
+    )
+    refresh_index(con, full=True)
+    con.execute("CREATE TABLE reference AS SELECT id, title, text, summary FROM articles")
+    con.execute("PRAGMA create_fts_index('reference', 'id', 'title', 'text', 'summary', stemmer = 'porter',"
+                " stopwords = 'english', strip_accents = 1, lower = 1, overwrite = 1)")
+    ours, theirs = "fts_main_articles", "fts_main_reference"
+
+    def rows(sql: str) -> list[tuple]:
+        return sorted(con.execute(sql).fetchall(), key=repr)
+
+    assert rows(f"SELECT name, len FROM {ours}.docs") == rows(f"SELECT name, len FROM {theirs}.docs")
+    assert rows(f"SELECT term, df FROM {ours}.dict") == rows(f"SELECT term, df FROM {theirs}.dict")
+    assert rows(f"SELECT * FROM {ours}.stats") == rows(f"SELECT * FROM {theirs}.stats")
+    counts = rows(f"SELECT d.term, x.name, p.tf FROM {ours}.postings p JOIN {ours}.dict d USING (termid)"
+                  f" JOIN {ours}.docs x USING (docid)")
+    assert counts == rows(f"SELECT d.term, x.name, CAST(count(*) AS INTEGER) FROM {theirs}.terms t"
+                          f" JOIN {theirs}.dict d USING (termid) JOIN {theirs}.docs x USING (docid) GROUP BY ALL")
+    assert ("troop", "a0", 3) in counts and ("kursk", "a4", 4) in counts  # stemmed, across fields
+    assert rows(f"SELECT * FROM {ours}.stopwords") == rows(f"SELECT * FROM {theirs}.stopwords")
+    query = "Pyongyang's troops, déjà 23!"
+    assert con.execute(f"SELECT {ours}.tokenize(?)", [query]).fetchone() == \
+        con.execute(f"SELECT {theirs}.tokenize(?)", [query]).fetchone()
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name LIKE 'fts_main_fts_template%'"
+                       " OR table_name = 'fts_template'").fetchone()[0] == 0  # the template is gone
