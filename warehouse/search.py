@@ -102,7 +102,7 @@ def _build_index(con: duckdb.DuckDBPyConnection, prefix: str, table: str) -> Non
     The extension numbers every token of every article and then fills in document lengths, term
     ids and document frequencies with UPDATEs over that token table; here each article's terms
     are counted once (term, document, frequency) and every table is made from those counts,
-    which took a quarter less time for the same tables. The token table, which only
+    which is faster (benchmarks/README.md, "Other figures"). The token table, which only
     ``match_bm25`` reads and which would be a fifth of a million-article warehouse file, is
     never made; nor is ``match_bm25`` (``search`` scores from the postings)."""
     schema = f"{prefix}fts_main_{table}"
