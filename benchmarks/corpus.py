@@ -111,8 +111,8 @@ def build(n_feeds: int, entries_per_feed: int, pages: int, hosts: int = 50, dup_
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args, routes, latency, port, **kwargs):
-        self.routes, self.latency, self.port = routes, latency, port
+    def __init__(self, *args, responses: _Responses, latency: float, **kwargs):
+        self.responses, self.latency = responses, latency
         super().__init__(*args, **kwargs)
 
     def log_message(self, *args) -> None:
@@ -121,26 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         time.sleep(self.latency)
         host = self.server.server_address[0]
-        body = self.routes.get((host, self.path.split("?")[0]))
-        if body is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = body.replace(b"{PORT}", str(self.port).encode())
-        etag = '"' + hashlib.md5(body).hexdigest() + '"'
-        if self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", etag)
-        self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(self.responses.response(host, self.path, self.headers.get("If-None-Match")))
 
 
 class _Server(ThreadingHTTPServer):
@@ -186,28 +167,26 @@ def _serve_until_killed(corpus: Corpus, latency: float, ready) -> None:
 
 class _Responses:
     """Every route's whole HTTP responses, built once: the 200 (with its ETag), the 304 for a
-    client that holds that ETag, and a 404 for anything else."""
+    client that holds that ETag, and a 404 for anything else. Both servers answer from it."""
 
     NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
     def __init__(self, routes: dict[tuple[str, str], bytes], port: int) -> None:
-        self._ok: dict[tuple[str, str], bytes] = {}
-        self._not_modified: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._routes: dict[tuple[str, str], tuple[str, bytes, bytes]] = {}  # -> (ETag, 200, 304)
         for (host, path), body in routes.items():
             body = body.replace(b"{PORT}", str(port).encode())
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
             kind = "application/rss+xml" if path.endswith(".xml") else "text/html; charset=utf-8"
-            self._ok[(host, path)] = (f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
-                                      f"ETag: {etag}\r\n\r\n").encode() + body
-            self._not_modified[(host, path)] = (
-                etag, f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode())
+            ok = (f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+                  f"ETag: {etag}\r\n\r\n").encode() + body
+            not_modified = f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode()
+            self._routes[(host, path)] = (etag, ok, not_modified)
 
     def response(self, host: str, target: str, if_none_match: str | None) -> bytes:
-        key = (host, target.split("?")[0])
-        ok = self._ok.get(key)
-        if ok is None:
+        route = self._routes.get((host, target.split("?")[0]))
+        if route is None:
             return self.NOT_FOUND
-        etag, not_modified = self._not_modified[key]
+        etag, ok, not_modified = route
         return not_modified if if_none_match == etag else ok
 
 
@@ -253,9 +232,9 @@ class _Connection(asyncio.Protocol):
 async def _serve_quietly(corpus: Corpus, latency: float, ready) -> None:
     """Every host of ``corpus`` on one event loop, all on the same free port, each response
     built once beforehand. The threaded ``serve`` handles each request with the standard
-    library's HTTP server (a thread per connection, its header parser, the body hashed for its
-    ETag every time): CPU that a night's real hosts spend elsewhere, taken here from the cores
-    the night runs on (benchmarks/README.md has the figures)."""
+    library's HTTP server (a thread per connection, its header parser): CPU that a night's real
+    hosts spend elsewhere, taken here from the cores the night runs on (benchmarks/README.md has
+    the figures)."""
     loop = asyncio.get_running_loop()
     probe = await loop.create_server(asyncio.Protocol, corpus.hosts[0], 0)
     port = probe.sockets[0].getsockname()[1]
@@ -275,9 +254,9 @@ def serve(corpus: Corpus, latency: float = 0.1) -> tuple[list[ThreadingHTTPServe
     port = probe.server_address[1]
     probe.server_close()
     servers = []
-    routes = corpus.routes()
+    responses = _Responses(corpus.routes(), port)
     for host in corpus.hosts:
-        server = _Server((host, port), partial(_Handler, routes=routes, latency=latency, port=port))
+        server = _Server((host, port), partial(_Handler, responses=responses, latency=latency))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     return servers, port

@@ -137,7 +137,7 @@ def _empty_index(con: duckdb.DuckDBPyConnection, prefix: str, table: str) -> Non
     template = "fts_template"
     con.execute(f"CREATE OR REPLACE TABLE {prefix}{template} AS SELECT id, {', '.join(_FIELDS)} FROM {prefix}{table} LIMIT 0")
     try:
-        con.execute(f"PRAGMA create_fts_index('{template}', 'id', {', '.join(repr(f) for f in _FIELDS)}, {_FTS_OPTIONS})")
+        con.execute(f"PRAGMA create_fts_index('{template}', 'id', {', '.join(sql_string(f) for f in _FIELDS)}, {_FTS_OPTIONS})")
         tokenize = con.execute(
             "SELECT macro_definition FROM duckdb_functions() WHERE database_name = current_database()"
             " AND schema_name = ? AND function_name = 'tokenize'", [f"fts_main_{template}"]).fetchone()[0]
