@@ -42,11 +42,13 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from ingest.connection_pools import OriginPools, pool_factory
 from ingest.netguard import AddressPolicy, BlockedDestination, GuardedBackend, UnresolvableHost
 
 DEFAULT_USER_AGENT = "axiswatch/0.1 (+https://github.com/axiswatch/axiswatch; news monitoring)"
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 RETRY_CODES = {429, 500, 502, 503, 504}
+KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection stays open (servers often close theirs after 5-15)
 
 Endpoint = tuple[str, str, int]  # (scheme, host, port): what the circuit breaker counts failures of
 
@@ -79,6 +81,7 @@ class HttpSettings:
     user_agent: str = DEFAULT_USER_AGENT
     allowed_networks: tuple = ()  # parsed from the settings' allow_networks
     host_down_after: Annotated[int, Ge(0)] = 3  # connection failures in a row before a host is down for the run; 0: never
+    keepalive_hosts: Annotated[int, Ge(0)] = 256  # hosts whose idle connections stay open for their next request
 
 
 class FetchError(Exception):
@@ -255,15 +258,12 @@ class HttpClient:
         self._sleep = sleep
         policy = AddressPolicy(self.settings.allowed_networks)
         transport = httpx.HTTPTransport(trust_env=False, verify=True)
-        # httpx has no public hook for the network backend; swap the pool for one that
-        # connects through the guarded backend (same options httpx would have used).
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=True),
-            max_connections=64,
-            max_keepalive_connections=32,
-            keepalive_expiry=5.0,
-            network_backend=GuardedBackend(policy),
-        )
+        # httpx has no public hook for the network backend; swap its pool for pools (one per
+        # origin, see ``connection_pools``) that connect through the guarded backend.
+        self._pools = OriginPools(pool_factory(httpx.create_ssl_context(verify=True), self.settings.per_host_limit,
+                                               KEEPALIVE_EXPIRY, GuardedBackend(policy)),
+                                  keep=self.settings.keepalive_hosts)
+        transport._pool = self._pools
         self._client = httpx.Client(
             transport=transport,
             trust_env=False,

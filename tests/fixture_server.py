@@ -105,16 +105,32 @@ class _PostHandler(_Handler):
         self.end_headers()
 
 
+class _KeepAliveHandler(_PostHandler):
+    """HTTP/1.1: the connection stays open between requests (for routes with a plain body)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fixture.lock:  # type: ignore[attr-defined]
+            self.server.fixture.connections += 1  # type: ignore[attr-defined]
+
+
 class FixtureServer:
-    def __init__(self) -> None:
+    """``keep_alive``: answer HTTP/1.1 and keep connections open; ``connections`` counts them.
+    ``host``: another loopback address (127.0.0.2, ...) is another host to the client."""
+
+    def __init__(self, keep_alive: bool = False, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict]] = []
         self.posts: list[tuple[str, dict, bytes]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _PostHandler)
+        self.connections = 0
+        self.lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, 0), _KeepAliveHandler if keep_alive else _PostHandler)
         self._httpd.daemon_threads = True
         self._httpd.fixture = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
