@@ -26,6 +26,27 @@ def test_rss2_entries_are_normalized():
     assert raw["link"] == first.link and raw["id"] == "tw-1" and raw["title"] == first.title
 
 
+def test_summaries_with_scripts_styles_and_markup_become_plain_text():
+    """feedparser does not sanitize (``html_to_text`` makes the text): what a script or a style
+    holds never reaches a title or a summary, in RSS (escaped HTML) or Atom (xhtml content)."""
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title><item>'
+           b"<title>Troops &lt;b&gt;reach&lt;/b&gt; Kursk&lt;script&gt;alert(1)&lt;/script&gt;</title>"
+           b"<link>http://e.com/a</link><description>&lt;p onclick='x()'&gt;North Korea "
+           b"&lt;a href='/rel'&gt;sent&lt;/a&gt; shells.&lt;/p&gt;&lt;style&gt;p{color:red}&lt;/style&gt;"
+           b"&lt;script&gt;document.write('x')&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;</description>"
+           b"</item></channel></rss>")
+    atom = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>f</title><entry>'
+            b'<title type="html">Kim &amp;amp; Putin</title><link href="http://e.com/b"/><id>b</id>'
+            b'<updated>2026-11-23T10:00:00Z</updated><summary type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+            b"Arms <script>steal()</script>for <em>Russia</em><style>.x{}</style></div></summary></entry></feed>")
+    (rss_entry,), _ = parse_feed(rss, SRC)
+    assert rss_entry.title == "Troops reach Kursk"
+    assert rss_entry.summary == "North Korea sent shells."
+    (atom_entry,), _ = parse_feed(atom, SRC)
+    assert atom_entry.title == "Kim & Putin"
+    assert atom_entry.summary == "Arms for Russia"
+
+
 def test_atom_and_rdf():
     atom, fmt = parse_feed(fx.ATOM.replace("{BASE}", "http://e.com").encode(), SRC)
     assert fmt == "atom10" and atom[0].link == "http://e.com/pages/markets-copy.html"
