@@ -387,14 +387,19 @@ class Published:
 def publish(ctx: RunContext, indexing: Indexing | None = None) -> Published:
     """Close the run: refresh the search index and the analysts' snapshot when the run changed
     anything (``warehouse.runs.stored_anything``, the one rule), mark it finished, and write its
-    report. ``indexing``: the index is being refreshed already (``start_indexing``)."""
+    report. ``indexing``: the index is being refreshed already (``start_indexing``); the report,
+    which reads no index, is rendered meanwhile on the core the index leaves, and saved once the
+    run is published (a run that fails here leaves no report)."""
     from warehouse import runs
     from warehouse.load import run_row
-    from warehouse.report import publish_run_report
+    from warehouse.report import publish_run_report, render_run_report, save_run_report
     from warehouse.search import refresh_index
     from warehouse.snapshot import publish_snapshot, snapshot_exists
 
+    html = None
     if indexing is not None:
+        with one_step(ctx.progress, "report"), warehouse(ctx) as con:
+            html = render_run_report(con, ctx.run_id, ctx.started_at)
         with one_step(ctx.progress, "index"):
             indexing.wait()
     with one_step(ctx.progress, "publish"), warehouse(ctx) as con:
@@ -406,8 +411,11 @@ def publish(ctx: RunContext, indexing: Indexing | None = None) -> Published:
         # A quiet night leaves the snapshot as it is: copying a large warehouse for a fetch log
         # is most of such a night.
         snapshot = publish_snapshot(ctx.database, con) if stored or not snapshot_exists(ctx.database) else ctx.database
-    with one_step(ctx.progress, "report"):
-        report = publish_run_report(snapshot, ctx.report_dir(), ctx.run_id, ctx.started_at)
+        if html is not None:
+            report = save_run_report(html, ctx.report_dir(), ctx.run_id)
+    if html is None:
+        with one_step(ctx.progress, "report"):
+            report = publish_run_report(snapshot, ctx.report_dir(), ctx.run_id, ctx.started_at)
     return Published(str(report), str(snapshot), stored)
 
 

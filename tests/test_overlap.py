@@ -117,7 +117,33 @@ def test_the_index_refreshed_beside_clustering_finds_the_new_articles(server, fa
     assert titles == ["North Korean troops reach Kursk 0"]  # the one page of three that names Kursk
 
 
-def test_an_index_that_fails_fails_the_run(server, fast_http, repo_root, tmp_path, monkeypatch):
+def test_the_report_rendered_beside_the_index_is_the_published_runs_report(server, fast_http, repo_root, tmp_path):
+    """Rendered from the warehouse while the index is built, saved once the run is published: the
+    same page as the report rendered afterwards from the run's snapshot."""
+    import re
+
+    from warehouse.report import publish_run_report
+    from warehouse.snapshot import newest_snapshot
+
+    db = tmp_path / "w.duckdb"
+    summary = run_pass(_one_feed_site(server), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"),
+                       workers=4, reports_dir=tmp_path / "reports")
+    written = (tmp_path / "reports" / "latest.html").read_text(encoding="utf-8")
+    con = connect(db, read_only=True)
+    try:
+        (started,) = con.execute("SELECT started_at FROM pipeline_runs WHERE run_id = ?", [summary.run_id]).fetchone()
+    finally:
+        con.close()
+    again = publish_run_report(newest_snapshot(db), tmp_path / "again", summary.run_id, started).read_text(encoding="utf-8")
+
+    def generated(html: str) -> str:
+        return re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Generated", html)
+
+    assert "North Korean troops reach Kursk 0" in written
+    assert generated(written) == generated(again)
+
+
+def test_an_index_that_fails_fails_the_run_and_leaves_no_report(server, fast_http, repo_root, tmp_path, monkeypatch):
     import pytest
 
     import warehouse.search
@@ -129,7 +155,9 @@ def test_an_index_that_fails_fails_the_run(server, fast_http, repo_root, tmp_pat
     monkeypatch.setattr(warehouse.search, "refresh_index", broken)
     db = tmp_path / "w.duckdb"
     with pytest.raises(RuntimeError, match="index broke"):
-        run_pass(_one_feed_site(server), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"), workers=4)
+        run_pass(_one_feed_site(server), db, fast_http, Tagger.from_file(repo_root / "config/topics.yaml"), workers=4,
+                 reports_dir=tmp_path / "reports")
+    assert not list((tmp_path / "reports").glob("*.html"))  # rendered while the index was built, never saved
     con = connect(db, read_only=True)
     try:
         run = recent_runs(con, 1)[0]

@@ -149,13 +149,30 @@ def publish_run_report(snapshot: str | Path, reports_dir: str | Path, run_id: st
                        days: int = 30) -> Path:
     """The report of one run as <run>.html and latest.html: the stories it stored first (published in
     the last ``days``) and the last ``days`` of timeline."""
-    import shutil
-
     con = connect(snapshot, read_only=True)
     try:
-        path = write_report(con, Path(reports_dir) / f"{safe_name(run_id)}.html", run_started - timedelta(days=days),
-                            title=f"axiswatch report – {run_id}", new_since=run_started)
+        html = render_run_report(con, run_id, run_started, days)
     finally:
         con.close()
-    shutil.copyfile(path, Path(reports_dir) / "latest.html")
+    return save_run_report(html, reports_dir, run_id)
+
+
+def render_run_report(con: duckdb.DuckDBPyConnection, run_id: str, run_started: datetime, days: int = 30) -> str:
+    """The HTML of ``publish_run_report``, from any connection that sees the run's stories: the
+    command line renders it while the search index is still being built (the report reads no
+    index) and saves it once the run is published."""
+    return render(con, run_started - timedelta(days=days), title=f"axiswatch report – {run_id}", new_since=run_started)
+
+
+def save_run_report(html: str, reports_dir: str | Path, run_id: str) -> Path:
+    """Write a run's report as <run>.html (whole or not at all) and copy it to latest.html."""
+    import shutil
+
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / f"{safe_name(run_id)}.html"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    shutil.copyfile(path, reports_dir / "latest.html")
     return path
