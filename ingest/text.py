@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -10,6 +11,8 @@ import lxml.html
 _WS = re.compile(r"\s+")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 
 
 def clean_string(value: str | None) -> str:
@@ -34,8 +37,10 @@ def html_to_text(fragment: str | None) -> str:
         return collapse_ws(fragment)
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (ValueError, lxml.etree.ParserError):
-        return collapse_ws(re.sub(r"<[^>]*>", " ", fragment))
+    except (ValueError, AssertionError, lxml.etree.ParserError):
+        # lxml refuses some fragments (a whole document with no body: "too many bodies"): the
+        # tags go by pattern, and what scripts and styles hold goes with them.
+        return collapse_ws(html.unescape(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", fragment))))
     for bad in root.xpath(".//script|.//style"):
         bad.drop_tree()
     return collapse_ws(root.text_content())

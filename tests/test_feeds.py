@@ -47,6 +47,22 @@ def test_summaries_with_scripts_styles_and_markup_become_plain_text():
     assert atom_entry.summary == "Arms for Russia"
 
 
+def test_a_summary_that_is_a_whole_html_document_is_text_and_the_feed_still_parses():
+    """lxml refuses a fragment that is a document with no body ("too many bodies"): such a
+    summary still becomes text, scripts dropped, and the feed's other entries are read."""
+    items = "".join(
+        f"<item><title>Story {i}</title><link>http://e.com/{i}</link><description>{body}</description></item>"
+        for i, body in enumerate([
+            "&lt;html&gt;&lt;/html&gt;",
+            "&lt;!DOCTYPE html&gt;&lt;script&gt;steal()&lt;/script&gt;&lt;p&gt;Shells &amp;amp; troops&lt;/p&gt;",
+            "&lt;html&gt;&lt;head&gt;&lt;style&gt;p{}&lt;/style&gt;&lt;/head&gt;&lt;/html&gt; Kursk",
+            "Plain text",
+        ]))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}</channel></rss>'.encode()
+    entries, _ = parse_feed(body, SRC)
+    assert [e.summary for e in entries] == ["", "Shells & troops", "Kursk", "Plain text"]
+
+
 def test_atom_and_rdf():
     atom, fmt = parse_feed(fx.ATOM.replace("{BASE}", "http://e.com").encode(), SRC)
     assert fmt == "atom10" and atom[0].link == "http://e.com/pages/markets-copy.html"
