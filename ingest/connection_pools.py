@@ -9,15 +9,17 @@ connection for nearly every page (9,970 connects for 10,000 pages on loopback) a
 night corpus, 2026-12-07). Each pool here is as large as the client's per-host limit, so its
 scans are short and its connections stay open while its host is busy.
 
-Origins whose pools are idle are closed, least recently used first, once more than
-``keepalive_hosts`` are open: a run that touches thousands of hosts does not hold thousands of
-sockets. A pool is only closed while no request of the client is using it.
+Idle pools are closed, least recently used first, once more than ``keepalive_hosts`` are idle,
+and whenever one has been idle longer than its connections' keep-alive expiry (httpcore closes
+an expired connection only when its own pool is used again): a run that touches thousands of
+hosts does not hold thousands of sockets. A pool is only closed while no request is using it.
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
@@ -30,11 +32,14 @@ class OriginPools:
     """What httpx's transport calls (``handle_request``, ``close``), spread over one
     ``httpcore.ConnectionPool`` per origin, each made by ``make_pool``."""
 
-    def __init__(self, make_pool: Callable[[], httpcore.ConnectionPool], keep: int) -> None:
+    def __init__(self, make_pool: Callable[[], httpcore.ConnectionPool], keep: int, expiry: float) -> None:
         self._make_pool = make_pool
-        self._keep = keep
+        self._keep = keep  # idle pools kept open
+        self._expiry = expiry  # seconds an idle pool is kept open
         self._pools: OrderedDict[Origin, httpcore.ConnectionPool] = OrderedDict()  # least recently used first
         self._busy: dict[Origin, int] = {}  # requests using each origin's pool (response not closed yet)
+        self._used: dict[Origin, float] = {}  # when each pool was last handed out or given back
+        self._swept = time.monotonic()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -51,34 +56,43 @@ class OriginPools:
                                  extensions=response.extensions)
 
     def _acquire(self, origin: Origin) -> httpcore.ConnectionPool:
-        idle: list[httpcore.ConnectionPool] = []
         with self._lock:
             if self._closed:
                 raise RuntimeError("the connection pools are closed")
-            pool = self._pools.get(origin)
+            now = time.monotonic()
             self._busy[origin] = self._busy.get(origin, 0) + 1  # before evicting: never the pool being handed out
-            if pool is None:
+            pool = self._pools.get(origin)
+            created = pool is None
+            if created:
                 pool = self._pools[origin] = self._make_pool()
-                idle = self._evict()
             self._pools.move_to_end(origin)
+            self._used[origin] = now
+            idle = self._evict(now, created)
         for old in idle:
             old.close()
         return pool
 
-    def _evict(self) -> list[httpcore.ConnectionPool]:
-        """Take the least recently used idle pools out while more than ``keep`` are open."""
-        surplus = len(self._pools) - self._keep
+    def _evict(self, now: float, created: bool) -> list[httpcore.ConnectionPool]:
+        """Take out the idle pools beyond ``keep`` (least recently used first) and those idle
+        for longer than ``expiry``. A look at every pool: done when a pool was added, otherwise
+        at most once per ``expiry``, so a request to a known host costs no scan."""
+        if not created and now - self._swept < self._expiry:
+            return []
+        self._swept = now
+        idle = [origin for origin in self._pools if not self._busy.get(origin)]
+        surplus = len(idle) - self._keep
         evicted = []
-        for origin in list(self._pools):
-            if surplus <= 0:
-                break
-            if not self._busy.get(origin):
+        for origin in idle:
+            if surplus > 0 or now - self._used[origin] >= self._expiry:
                 evicted.append(self._pools.pop(origin))
+                del self._used[origin]
                 surplus -= 1
         return evicted
 
     def _release(self, origin: Origin) -> None:
         with self._lock:
+            if origin in self._used:
+                self._used[origin] = time.monotonic()
             left = self._busy.get(origin, 0) - 1
             if left > 0:
                 self._busy[origin] = left

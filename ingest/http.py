@@ -81,7 +81,7 @@ class HttpSettings:
     user_agent: str = DEFAULT_USER_AGENT
     allowed_networks: tuple = ()  # parsed from the settings' allow_networks
     host_down_after: Annotated[int, Ge(0)] = 3  # connection failures in a row before a host is down for the run; 0: never
-    keepalive_hosts: Annotated[int, Ge(0)] = 256  # hosts whose idle connections stay open for their next request
+    keepalive_hosts: Annotated[int, Ge(0)] = 256  # hosts whose idle connections stay open for their next request (up to KEEPALIVE_EXPIRY)
 
 
 class FetchError(Exception):
@@ -262,7 +262,7 @@ class HttpClient:
         # origin, see ``connection_pools``) that connect through the guarded backend.
         self._pools = OriginPools(pool_factory(httpx.create_ssl_context(verify=True), self.settings.per_host_limit,
                                                KEEPALIVE_EXPIRY, GuardedBackend(policy)),
-                                  keep=self.settings.keepalive_hosts)
+                                  keep=self.settings.keepalive_hosts, expiry=KEEPALIVE_EXPIRY)
         transport._pool = self._pools
         self._client = httpx.Client(
             transport=transport,

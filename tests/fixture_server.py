@@ -30,6 +30,8 @@ class Route:
     retry_after: str | None = None
     content_length: int | None = None  # lie about the length (the connection closes after the body)
     gate: threading.Event | None = None  # hold the answer until the test sets this (at most 30 s)
+    body_gate: threading.Event | None = None  # send the headers, then hold the body until this is set
+    headers_sent: threading.Event = field(default_factory=threading.Event)  # set once the headers are out
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -80,6 +82,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif not route.drip:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if route.body_gate is not None:
+            self.wfile.flush()
+            route.headers_sent.set()
+            route.body_gate.wait(30)
         try:
             if route.drip:
                 for i in range(len(body)):
