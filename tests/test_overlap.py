@@ -143,6 +143,22 @@ def test_the_report_rendered_beside_the_index_is_the_published_runs_report(serve
     assert generated(written) == generated(again)
 
 
+def test_a_snapshot_that_fails_leaves_no_report(server, fast_http, repo_root, tmp_path, monkeypatch):
+    """The report rendered while the index was built is saved only once the run is published."""
+    import pytest
+
+    import warehouse.snapshot
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(warehouse.snapshot, "publish_snapshot", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run_pass(_one_feed_site(server), tmp_path / "w.duckdb", fast_http,
+                 Tagger.from_file(repo_root / "config/topics.yaml"), workers=4, reports_dir=tmp_path / "reports")
+    assert not list((tmp_path / "reports").glob("*.html"))
+
+
 def test_an_index_that_fails_fails_the_run_and_leaves_no_report(server, fast_http, repo_root, tmp_path, monkeypatch):
     import pytest
 
