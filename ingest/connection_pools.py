@@ -4,9 +4,9 @@ httpcore 1.0 keeps one list of connections for all hosts. Every request and ever
 response scans that whole list, and its rule for dropping idle connections counts all
 connections, not the idle ones: once more connections are open than it may keep idle, each one
 is closed as soon as it is idle. A night with 64 fetches in flight across 50 hosts opened a new
-connection for nearly every page (9,970 connects for 10,000 pages on loopback) and spent about
-1.0 CPU ms per request; one pool per origin opened 100 and spent about 0.7 (``benchmarks``'s
-night corpus, 2026-12-07). Each pool here is as large as the client's per-host limit, so its
+connection for nearly every page (about 9,970 connects for 10,000 pages on loopback) and spent
+0.97-1.05 CPU ms per request; one pool per origin opened 100 and spent 0.63-0.88 (``benchmarks``'s
+night corpus, 2026-12-07; the machine's speed drifts). Each pool here is as large as the client's per-host limit, so its
 scans are short and its connections stay open while its host is busy.
 
 Idle pools are closed, least recently used first, once more than ``keepalive_hosts`` are idle,
