@@ -411,9 +411,9 @@ def publish(ctx: RunContext, indexing: Indexing | None = None) -> Published:
         # A quiet night leaves the snapshot as it is: copying a large warehouse for a fetch log
         # is most of such a night.
         snapshot = publish_snapshot(ctx.database, con) if stored or not snapshot_exists(ctx.database) else ctx.database
-        if html is not None:
-            report = save_run_report(html, ctx.report_dir(), ctx.run_id)
-    if html is None:
+    if html is not None:
+        report = save_run_report(html, ctx.report_dir(), ctx.run_id)
+    else:
         with one_step(ctx.progress, "report"):
             report = publish_run_report(snapshot, ctx.report_dir(), ctx.run_id, ctx.started_at)
     return Published(str(report), str(snapshot), stored)

@@ -3,11 +3,10 @@
 httpcore 1.0 keeps one list of connections for all hosts. Every request and every closed
 response scans that whole list, and its rule for dropping idle connections counts all
 connections, not the idle ones: once more connections are open than it may keep idle, each one
-is closed as soon as it is idle. A night with 64 fetches in flight across 50 hosts opened a new
-connection for nearly every page (about 9,970 connects for 10,000 pages on loopback) and spent
-0.97-1.05 CPU ms per request; one pool per origin opened 100 and spent 0.63-0.88 (``benchmarks``'s
-night corpus, 2026-12-07; the machine's speed drifts). Each pool here is as large as the client's per-host limit, so its
-scans are short and its connections stay open while its host is busy.
+is closed as soon as it is idle. With many hosts in flight nearly every request then opens a
+connection, and the scans grow with the fetches in flight (benchmarks/README.md has the
+figures). Each pool here is as large as the client's per-host limit, so its scans are short and
+its connections stay open while its host is busy.
 
 Idle pools are closed, least recently used first, once more than ``keepalive_hosts`` are idle,
 and whenever one has been idle longer than its connections' keep-alive expiry (httpcore closes
@@ -17,7 +16,6 @@ hosts does not hold thousands of sockets. A pool is only closed while no request
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -128,25 +126,13 @@ class _Released:
         self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
+        return iter(self._stream)
 
     def close(self) -> None:
         try:
-            if hasattr(self._stream, "close"):
-                self._stream.close()
+            self._stream.close()
         finally:
             if not self._done:
                 self._done = True
                 self._on_close()
 
-
-def pool_factory(ssl_context: ssl.SSLContext, per_origin: int, keepalive_expiry: float,
-                 network_backend: httpcore.NetworkBackend) -> Callable[[], httpcore.ConnectionPool]:
-    """Pools of ``per_origin`` connections, all kept alive, sharing one TLS context and backend."""
-
-    def make() -> httpcore.ConnectionPool:
-        return httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=per_origin,
-                                       max_keepalive_connections=per_origin, keepalive_expiry=keepalive_expiry,
-                                       network_backend=network_backend)
-
-    return make

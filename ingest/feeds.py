@@ -163,9 +163,8 @@ def parse_feed(
     try:
         # Titles and summaries become plain text (``html_to_text``: scripts and styles dropped,
         # tags stripped), so feedparser's HTML sanitizing and link resolving inside them are work
-        # nobody reads: without them it parsed the shared corpus's 64 feed files (479 entries) in
-        # 0.82-0.84 ms an entry instead of 1.52-1.60, every Entry the same but one ``raw`` title
-        # (its HTML as the feed wrote it: "Look&Lease" where the sanitizer wrote "Look&amp;Lease").
+        # nobody reads (about half of its parse on real feeds: benchmarks/README.md). The ``raw``
+        # title keeps the feed's own HTML.
         parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser raises on some hostile inputs instead of bozo
         raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None

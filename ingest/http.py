@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated
 from urllib.parse import urljoin, urlsplit
 
@@ -42,7 +43,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from ingest.connection_pools import OriginPools, pool_factory
+from ingest.connection_pools import OriginPools
 from ingest.netguard import AddressPolicy, BlockedDestination, GuardedBackend, UnresolvableHost
 
 DEFAULT_USER_AGENT = "axiswatch/0.1 (+https://github.com/axiswatch/axiswatch; news monitoring)"
@@ -260,9 +261,11 @@ class HttpClient:
         transport = httpx.HTTPTransport(trust_env=False, verify=True)
         # httpx has no public hook for the network backend; swap its pool for pools (one per
         # origin, see ``connection_pools``) that connect through the guarded backend.
-        self._pools = OriginPools(pool_factory(httpx.create_ssl_context(verify=True), self.settings.per_host_limit,
-                                               KEEPALIVE_EXPIRY, GuardedBackend(policy)),
-                                  keep=self.settings.keepalive_hosts, expiry=KEEPALIVE_EXPIRY)
+        per_host = self.settings.per_host_limit
+        make_pool = partial(httpcore.ConnectionPool, ssl_context=httpx.create_ssl_context(verify=True),
+                            max_connections=per_host, max_keepalive_connections=per_host,
+                            keepalive_expiry=KEEPALIVE_EXPIRY, network_backend=GuardedBackend(policy))
+        self._pools = OriginPools(make_pool, keep=self.settings.keepalive_hosts, expiry=KEEPALIVE_EXPIRY)
         transport._pool = self._pools
         self._client = httpx.Client(
             transport=transport,

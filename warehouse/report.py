@@ -137,10 +137,14 @@ def render(con: duckdb.DuckDBPyConnection, since: datetime, title: str = "axiswa
 
 
 def write_report(con: duckdb.DuckDBPyConnection, out: str | Path, since: datetime, **kwargs) -> Path:
-    out = Path(out)
+    return _write_whole(Path(out), render(con, since, **kwargs))
+
+
+def _write_whole(out: Path, html: str) -> Path:
+    """Write ``out`` whole or not at all (a reader never sees half a report)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(render(con, since, **kwargs), encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     return out
 
@@ -168,11 +172,6 @@ def save_run_report(html: str, reports_dir: str | Path, run_id: str) -> Path:
     """Write a run's report as <run>.html (whole or not at all) and copy it to latest.html."""
     import shutil
 
-    reports_dir = Path(reports_dir)
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"{safe_name(run_id)}.html"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    shutil.copyfile(path, reports_dir / "latest.html")
+    path = _write_whole(Path(reports_dir) / f"{safe_name(run_id)}.html", html)
+    shutil.copyfile(path, path.parent / "latest.html")
     return path
