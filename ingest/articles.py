@@ -6,11 +6,15 @@ import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FuturesTimeout
+from copy import copy
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import trafilatura
 from pebble import ProcessPool
+from trafilatura.settings import Extractor
 
 from ingest.http import FetchError, HttpClient
 from ingest.language import detect_language, load_model
@@ -26,6 +30,24 @@ PARALLEL_MIN_PAGES = 8
 MIN_TEXT_CHARS = ExtractionSettings().min_text_chars  # the default; runs pass their settings'
 
 
+@lru_cache(maxsize=2)
+def _day_options(day: str) -> Extractor:
+    """TRAFILATURA_OPTIONS as one trafilatura ``Extractor``, made once a day: made per call it
+    reads trafilatura's settings file's values again for every page. It carries the day as the
+    latest date a page may have, hence the key."""
+    return Extractor(output_format="python", with_metadata=TRAFILATURA_OPTIONS["with_metadata"],
+                     comments=TRAFILATURA_OPTIONS["include_comments"], tables=TRAFILATURA_OPTIONS["include_tables"])
+
+
+def trafilatura_options(url: str | None) -> Extractor:
+    """The options of one page's extraction: the day's shared ``Extractor`` with the page's URL
+    (trafilatura copies an Extractor before changing it, so sharing one is safe)."""
+    options = copy(_day_options(datetime.now().astimezone().strftime("%Y-%m-%d")))
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return options
+
+
 def extract_html(html: bytes | str, source: str, url: str | None = None, min_text_chars: int = MIN_TEXT_CHARS) -> Extraction:
     """Extract title, text, language, date and site name from one page's HTML."""
     result = Extraction(source=source)
@@ -33,7 +55,7 @@ def extract_html(html: bytes | str, source: str, url: str | None = None, min_tex
         result.reason = "empty page"
         return result
     try:
-        doc = trafilatura.bare_extraction(html, url=url, **TRAFILATURA_OPTIONS)
+        doc = trafilatura.bare_extraction(html, url=url, options=trafilatura_options(url))
     except Exception as exc:  # trafilatura raises a wide range of parser errors
         result.reason = f"extraction failed: {type(exc).__name__}: {exc}"
         return result

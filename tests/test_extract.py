@@ -160,3 +160,34 @@ def test_fetch_articles_takes_its_extraction_processes_from_the_settings(server,
     pages = fetch_articles(client, entries, workers=4, extraction=ExtractionSettings(processes=1))
     assert made == [1]
     assert all(p.reason == "" and p.text for p in pages.values())
+
+
+def test_shared_trafilatura_options_extract_as_the_plain_call():
+    """The per-day Extractor gives what trafilatura's own keyword call gives, page by page: same
+    options, each page's own URL (fails when an option is dropped or a URL leaks between pages)."""
+    import trafilatura
+    from lxml import etree
+
+    from ingest.articles import TRAFILATURA_OPTIONS, trafilatura_options
+
+    def plain(doc) -> dict:
+        return {k: etree.tostring(v) if isinstance(v, etree._Element) else v for k, v in doc.as_dict().items()}
+
+    pages = [(f"https://outlet{i}.example/2026/11/story-{i}", fx.page(f"Story {i}", fx.TROOPS)) for i in range(3)]
+    pages.append((None, fx.page("No address", fx.TROOPS)))
+    for url, html in pages:
+        expected = trafilatura.bare_extraction(html, url=url, **TRAFILATURA_OPTIONS)
+        shared = trafilatura.bare_extraction(html, url=url, options=trafilatura_options(url))
+        assert plain(shared) == plain(expected)
+        assert shared.url == expected.url
+    table_page = fx.page("Table", fx.TROOPS).replace("</article>", "<table><tr><td>TABLECELL</td></tr></table></article>")
+    assert "TABLECELL" not in extract_html(table_page, source="x").text  # include_tables=False kept
+    assert trafilatura_options("https://a.example/").url != trafilatura_options("https://b.example/").url
+
+
+def test_letters_are_counted_without_digits_or_underscores():
+    from ingest.language import detect_language
+
+    # Seven letters among digits and underscores: too few to identify, the hint decides.
+    assert detect_language("abc 2026_11_30 1234567 defg ___", "DE") == "de"
+    assert detect_language("Северная Корея продолжает поставлять снаряды", "en") == "ru"
