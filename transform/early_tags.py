@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ingest.records import Entry, Extraction
 from transform.articles import Article, build_article
 from transform.clusters import Doc, Signature, signature, warm_signatures
+from transform.first_copies import FirstCopies
 from transform.settings import ClusterSettings
 from transform.supply_events import SupplyEvent, SupplyEventExtractor
 from transform.tagging import Tag, Tagger
@@ -37,7 +38,8 @@ class TagOnExtract:
     CPU work, done on every core while other pages download).
 
     Pages in ``skip`` get no tag: a failed page fetched again updates a stored article, keeping
-    its stored summary, so the article stored is not the one built here."""
+    its stored summary, so the article stored is not the one built here. Nor does a page whose
+    text an earlier page had (see ``transform.first_copies``): the load keeps one copy of a text."""
 
     def __init__(self, entries: Mapping[str, Entry], tagger: Tagger, skip: Container[str] = (),
                  events: SupplyEventExtractor | None = None, clusters: ClusterSettings | None = None) -> None:
@@ -46,6 +48,7 @@ class TagOnExtract:
         self.skip = skip
         self.events = events  # axis articles are also read for supply events (the cluster step stores them)
         self.clusters = clusters  # and new articles get their story signatures (the cluster step uses them)
+        self.copies = FirstCopies(len(entries))  # before the workers fork: they share it
         if clusters is not None:
             warm_signatures()  # here, before the workers fork: they inherit it instead of each loading it
 
@@ -53,7 +56,7 @@ class TagOnExtract:
         if url not in self.entries:
             return None
         article = build_article(url, self.entries[url], page)
-        if url in self.skip:
+        if url in self.skip or not self.copies.first(article.content_hash):
             return Early(article)
         tag = self.tagger.tag(article.id, article.title, article.text, article.summary, article.language,
                                identify_language=False)
