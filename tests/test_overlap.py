@@ -237,3 +237,79 @@ def test_story_signatures_made_at_extraction_equal_signatures_of_the_stored_rows
     assert docs == [] and stored == len(rows) >= 12
     assert spy.made_here == []  # every article's signature came from its extraction worker
     assert_signatures_of_rows(spy.handed[0], rows, Settings().clusters)
+
+
+def _site_with_copies(server, pages: int = 8, copies: int = 4) -> list[FeedSource]:
+    """``pages`` distinct stories, then ``copies`` pages that each carry one of them word for word
+    under their own address and headline (syndication), listed after the originals: copies of
+    the English ones, long enough to be identified by their text alone."""
+    items = []
+    stories = _pages(pages)
+    for i, (title, body) in enumerate(stories):
+        link = server.add(f"/p/{i}.html", Route(body))
+        items.append(f"<item><title>{title}</title><link>{link}</link></item>")
+    english = [i for i in range(pages) if STORIES[i % len(STORIES)][2] == "en"]
+    for j in english[:copies]:
+        title, body = stories[j]
+        link = server.add(f"/copy/{j}.html", Route(body.replace(f"<h1>{title}</h1>", "").replace(title, f"Wire copy {j}")))
+        items.append(f"<item><title>Wire copy {j}</title><link>{link}</link></item>")
+    server.add("/f.xml", Route(f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{"".join(items)}'
+                               "</channel></rss>", content_type="application/rss+xml"))
+    return [FeedSource(name="f", url=server.url("/f.xml"))]
+
+
+def _assert_every_article_tagged_as_fresh_and_in_a_story(db, tagger) -> None:
+    con = connect(db, read_only=True)
+    try:
+        stored = {row[0]: row[1:] for row in con.execute(
+            "SELECT article_id, is_axis, score, countries, topics, matches FROM article_tags").fetchall()}
+        rows = con.execute("SELECT id, title, text, summary, language FROM articles").fetchall()
+        storyless = con.execute("SELECT count(*) FROM articles a ANTI JOIN article_clusters c ON c.article_id = a.id"
+                                ).fetchone()[0]
+    finally:
+        con.close()
+    assert len(stored) == len(rows) and storyless == 0
+    for row in rows:
+        again = tagger.tag(*row)
+        assert stored[row[0]] == (again.is_axis, again.score, again.countries, again.topics,
+                                  json.dumps(again.matches, ensure_ascii=False)), row[1]
+
+
+def test_copies_of_a_text_are_not_tagged_at_extraction(server, fast_http, repo_root, tmp_path, monkeypatch):
+    """Only the first page with a text is tagged where it is extracted: the load stores one copy.
+    Fails when every copy is tagged there too (12 tags handed over for 8 stored articles)."""
+    handed: list[int] = []
+    real = warehouse.tags.tag_stored
+
+    def spy(*args, pretagged=None, **kwargs):
+        handed.append(len(pretagged or {}))
+        return real(*args, pretagged=pretagged, **kwargs)
+
+    monkeypatch.setattr(warehouse.tags, "tag_stored", spy)
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    db = tmp_path / "w.duckdb"
+    summary = run_pass(_site_with_copies(server), db, fast_http, tagger, workers=4)
+    assert (summary.articles_new, summary.duplicates) == (8, 4)
+    assert handed and handed[0] <= 8  # a stored page extracted after its copy is tagged by the tag step
+    _assert_every_article_tagged_as_fresh_and_in_a_story(db, tagger)
+
+
+def test_articles_whose_work_a_copy_took_are_tagged_signed_and_read_later(server, fast_http, repo_root, tmp_path,
+                                                                          monkeypatch):
+    """The stored copy of a text is not always the first one extracted: then its tag, signature and
+    supply events are made by the tag and cluster steps. Here no page is ever first."""
+    import transform.first_copies
+
+    monkeypatch.setattr(transform.first_copies.FirstCopies, "first", lambda self, content_hash: False)
+    tagger = Tagger.from_file(repo_root / "config/topics.yaml")
+    db = tmp_path / "w.duckdb"
+    summary = run_pass(_site_with_copies(server), db, fast_http, tagger, workers=4)
+    assert (summary.articles_new, summary.duplicates) == (8, 4)
+    _assert_every_article_tagged_as_fresh_and_in_a_story(db, tagger)
+    con = connect(db, read_only=True)
+    try:
+        axis = {r[0] for r in con.execute("SELECT article_id FROM article_tags WHERE is_axis").fetchall()}
+        scanned = {r[0] for r in con.execute("SELECT article_id FROM supply_event_scans").fetchall()}
+    finally:
+        con.close()
+    assert axis and axis <= scanned  # every axis article was read for supply events all the same
