@@ -174,3 +174,24 @@ def test_band_index_finds_what_datasketch_lsh_finds_and_forgets_removed_members(
     for key in sorted(expected)[:3]:
         ours.remove(key, sigs[key])
     assert ours.query(probe) == expected - set(sorted(expected)[:3])
+
+
+def test_minhash_values_equal_datasketchs_minhash():
+    """Signatures compute MinHash values in numpy; they must be datasketch's ``MinHash`` values with
+    the same permutations, for no input, one, a lede's worth and a body's worth of 32-bit hashes
+    (fails when the finalizer or the permutations differ in any value)."""
+    from datasketch import MinHash
+
+    from transform.clusters import NUM_PERM, _base, _identity, _minhash
+
+    base = _base()
+    rng = np.random.default_rng(7)
+    inputs = [np.array([], dtype=np.uint64), np.array([0, 2**32 - 1], dtype=np.uint64)]
+    inputs += [np.unique(rng.integers(0, 2**32, size=n, dtype=np.uint64)) for n in (1, 70, 600, 5000)]
+    for hashes in inputs:
+        theirs = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=base.permutations, scheme=base.scheme)
+        if len(hashes):
+            theirs.update_batch(hashes.tolist())
+        ours = _minhash(hashes)
+        assert ours.dtype == np.uint32 and np.array_equal(ours, theirs.hashvalues.astype(np.uint32)), len(hashes)
+    assert _base().hashvalues.max() == 2**32 - 1  # computing values never changes the shared permutations' empty values
