@@ -31,3 +31,25 @@ def test_a_text_that_finds_no_free_slot_counts_as_first():
     crowded = f"{(PROBES * size + 1):016x}" + "0" * 48
     assert copies.first(crowded) is True and copies.first(crowded) is True  # work done twice, never skipped
     assert copies.first(crowd[0]) is False
+
+
+def _die_holding_the_lock(copies: FirstCopies) -> None:
+    import os
+
+    copies._lock.acquire()
+    os._exit(0)  # as a worker killed at its page's time limit: the lock is never released
+
+
+def test_a_worker_killed_holding_the_lock_does_not_stop_the_others():
+    """Fails (the claim never returns) when the lock is waited for without a limit."""
+    import threading
+
+    copies = FirstCopies(100)
+    child = multiprocessing.get_context("fork").Process(target=_die_holding_the_lock, args=(copies,))
+    child.start()
+    child.join()
+    answers = []
+    claim = threading.Thread(target=lambda: answers.append(copies.first("c" * 64)), daemon=True)
+    claim.start()
+    claim.join(timeout=10)
+    assert not claim.is_alive() and answers == [True]  # counted as first: the work is done, not lost

@@ -14,6 +14,9 @@ from __future__ import annotations
 import multiprocessing
 
 PROBES = 64  # slots looked at per text; a text that finds none free counts as first (harmless)
+# A worker killed while holding the lock (its page's time limit, the kernel) never releases it:
+# after this long a text counts as first, so the others go on deriving instead of waiting forever.
+LOCK_WAIT_S = 1.0
 
 
 class FirstCopies:
@@ -32,7 +35,9 @@ class FirstCopies:
         key = int(content_hash[:16], 16) | 1  # never 0, which marks a free slot
         slots, mask = self._slots, self._mask
         slot = key & mask
-        with self._lock:
+        if not self._lock.acquire(timeout=LOCK_WAIT_S):
+            return True
+        try:
             for _ in range(PROBES):
                 held = slots[slot]
                 if held == 0:
@@ -41,4 +46,6 @@ class FirstCopies:
                 if held == key:
                     return False
                 slot = (slot + 1) & mask
+        finally:
+            self._lock.release()
         return True
