@@ -101,7 +101,7 @@ def _base():
     which the tasks and commands that never build a signature should not pay for."""
     from datasketch import MinHash
 
-    return MinHash(num_perm=NUM_PERM, hashfunc=_identity, seed=1)
+    return MinHash(num_perm=NUM_PERM, hashfunc=_identity, seed=1, scheme="affine32")  # the one _minhash computes
 
 
 def warm_signatures() -> None:
@@ -136,13 +136,6 @@ def _minhash(hashes: np.ndarray) -> np.ndarray:
     these 32-bit hashes, computed in numpy in one go: its ``update_batch`` calls the hash function
     once per value in Python, which was half the cost of the values. Tests hold the two equal."""
     base = _base()
-    if base.scheme != "affine32":  # a datasketch whose default scheme is another: let it compute
-        from datasketch import MinHash
-
-        mh = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=base.permutations, scheme=base.scheme)
-        if len(hashes):
-            mh.update_batch(hashes.tolist())
-        return mh.hashvalues.astype(np.uint32)
     if not len(hashes):
         return base.hashvalues.copy()
     a, b = base.permutations
