@@ -36,7 +36,7 @@ def fetch_articles(
 
     ``on_extracted`` is handed the pages (by canonical URL) as their extraction finishes, in
     portions, while other pages are still downloading; every page is handed over once.
-    ``derive(canonical_url, extraction)`` runs in the extraction workers right after a page is
+    ``derive(canonical_url, extraction)`` runs in the extraction workers once a page's batch is
     extracted (see ``PageExtractor``); what it returns lands in ``derived`` by canonical URL, at
     the latest when the page is handed to ``on_extracted``."""
     urls = list(entries)

@@ -11,6 +11,7 @@ from fixture_server import Route
 import warehouse.rows
 import warehouse.tags
 from axiswatch.pipeline import run_pass
+import ingest.articles
 from ingest.articles import Download, PageExtractor
 from ingest.records import FeedSource
 from transform.tagging import Tagger
@@ -52,6 +53,32 @@ def test_derive_runs_in_the_extraction_workers_and_a_failing_derive_gives_nothin
     assert set(derived) == {d.url for d in downloads[:12]}  # the failing one has no value, its page is fine
     assert all(pid != os.getpid() for pid, _ in derived.values())
     assert all(derived[url][1] == results[url].title for url in derived)
+
+
+def test_a_batch_is_all_extracted_before_any_of_it_is_derived(monkeypatch):
+    """Alternating trafilatura and the deriver page by page evicts each one's data from the
+    core's caches at every page; a batch runs each for all its pages in turn."""
+    extracted: list[str] = []
+    real = ingest.articles._extract_download
+
+    def counting(download, *args):
+        extracted.append(download.url)
+        return real(download, *args)
+
+    seen_at_derive: list[int] = []
+
+    def derive(url, page):
+        seen_at_derive.append(len(extracted))
+        return page.title
+
+    monkeypatch.setattr(ingest.articles, "_extract_download", counting)
+    monkeypatch.setitem(ingest.articles._DERIVERS, -1, derive)
+    downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
+                 for i, (_, body) in enumerate(_pages(5))]
+    pairs = ingest.articles._extract_batch(downloads, deriver=-1)
+    assert seen_at_derive == [5] * 5
+    assert [derived for _, derived in pairs] == [page.title for page, _ in pairs]
+    assert all(page.title for page, _ in pairs)
 
 
 def _count_pretagged(monkeypatch) -> list[int]:
