@@ -108,34 +108,42 @@ def _extract_download(download: Download, min_text_chars: int = MIN_TEXT_CHARS) 
 # What each PageExtractor derives from its pages in the worker processes, by extractor: set in
 # the parent before the workers are forked, so they inherit the function and what it closes over
 # (a tagger, the run's entries) instead of receiving a pickled copy with every batch.
-_DERIVERS: dict[int, Callable[[str, Extraction], object]] = {}
+Derive = Callable[[list[tuple[str, Extraction]]], list[object]]
+_DERIVERS: dict[int, Derive] = {}
 
 
 def _extract_batch(downloads: list[Download], min_text_chars: int = MIN_TEXT_CHARS,
                    deriver: int | None = None) -> list[tuple[Extraction, object]]:
-    """A batch's pages, all extracted first and then all derived: trafilatura and the deriver
-    (tagger, event rules, hash permutations) each keep their data in the core's caches for the
-    whole batch instead of evicting each other at every page (less CPU a page than alternating,
-    on the benchmark's pages)."""
+    """A batch's pages, all extracted first and then derived together: trafilatura and the
+    deriver (tagger, event rules, hash permutations) each keep their data in the core's caches
+    for the whole batch instead of evicting each other at every page (less CPU a page than
+    alternating, on the benchmark's pages)."""
     results = [_extract_download(d, min_text_chars) for d in downloads]
-    return [(result, _derive(d, result, deriver)) for d, result in zip(downloads, results)]
+    return list(zip(results, _derive(downloads, results, deriver)))
 
 
 def _extract_one(download: Download, min_text_chars: int = MIN_TEXT_CHARS,
                  deriver: int | None = None) -> tuple[Extraction, object]:
     """One page's extraction and what the extractor's ``derive`` makes of it (None without one)."""
     result = _extract_download(download, min_text_chars)
-    return result, _derive(download, result, deriver)
+    return result, _derive([download], [result], deriver)[0]
 
 
-def _derive(download: Download, result: Extraction, deriver: int | None) -> object:
+def _derive(downloads: list[Download], results: list[Extraction], deriver: int | None) -> list[object]:
+    """What the extractor's ``derive`` makes of these pages, None for each without a value. When
+    it fails on the batch, each page is derived alone, so only the page it fails on has none."""
     derive = _DERIVERS.get(deriver) if deriver is not None else None
     if derive is None:
-        return None
+        return [None] * len(downloads)
     try:
-        return derive(download.url, result)
+        values = derive([(d.url, result) for d, result in zip(downloads, results)])
+        if len(values) == len(downloads):
+            return values
     except Exception:  # noqa: BLE001 - deriving is a head start: whoever needs the value makes it later
-        return None
+        pass
+    if len(downloads) == 1:
+        return [None]
+    return [_derive([d], [result], deriver)[0] for d, result in zip(downloads, results)]
 
 
 class PageExtractor:
@@ -147,9 +155,10 @@ class PageExtractor:
     page; a benchmark night ran faster with 16 pages a batch than with 8); a batch that times
     out or crashes its worker is retried page by page, so only the bad page fails. With one core or few pages everything is extracted in-process.
 
-    ``derive(url, extraction)``, when given, runs in the same worker once the page's batch is
-    extracted (tagging it, say): CPU work that would otherwise wait for the last page, on one core.
-    What it returns is in ``derived``, by URL; it must not raise.
+    ``derive([(url, extraction), ...])``, when given, runs in the same worker on each batch once
+    its pages are extracted (tagging them, say): CPU work that would otherwise wait for the last
+    page, on one core. It returns one value per page (None: nothing), which lands in ``derived``
+    by URL; when it raises, the batch's pages are derived one by one and the failing one gets none.
 
     ``isolate`` keeps a pool even of one worker (``workers=1``): one process extracting beside
     the downloads, under the time limit, where the other cores are busy with other fetches.
@@ -157,7 +166,7 @@ class PageExtractor:
 
     def __init__(self, timeout: float = 20.0, workers: int | None = None, expected: int | None = None,
                  batch_size: int = 16, min_text_chars: int = MIN_TEXT_CHARS,
-                 derive: Callable[[str, Extraction], object] | None = None, isolate: bool = False) -> None:
+                 derive: Derive | None = None, isolate: bool = False) -> None:
         self.timeout = timeout
         self.derived: dict[str, object] = {}
         self._deriver = id(self) if derive is not None else None

@@ -29,15 +29,16 @@ def fetch_articles(
     client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = no_progress,
     extraction: ExtractionSettings = ExtractionSettings(), sources: Sequence[FeedSource] = (),
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
-    derive: Callable[[str, Extraction], object] | None = None, derived: dict[str, object] | None = None,
+    derive: Callable[[list[tuple[str, Extraction]]], list[object]] | None = None,
+    derived: dict[str, object] | None = None,
 ) -> dict[str, Extraction]:
     """Fetch each page of ``entries`` (by canonical URL) and extract it; failures come back with
     a reason.
 
     ``on_extracted`` is handed the pages (by canonical URL) as their extraction finishes, in
     portions, while other pages are still downloading; every page is handed over once.
-    ``derive(canonical_url, extraction)`` runs in the extraction workers once a page's batch is
-    extracted (see ``PageExtractor``); what it returns lands in ``derived`` by canonical URL, at
+    ``derive([(canonical_url, extraction), ...])`` runs in the extraction workers on each batch of
+    extracted pages (see ``PageExtractor``); what it returns lands in ``derived`` by canonical URL, at
     the latest when the page is handed to ``on_extracted``."""
     urls = list(entries)
     url_of = {entry.link: url for url, entry in entries.items()}
@@ -61,7 +62,7 @@ def fetch_articles(
     # Pages go to the extraction workers as they arrive, so both cores extract while the
     # network is still busy instead of waiting for the last download.
     progress("articles", 0, len(urls))
-    by_link = None if derive is None else (lambda link, page: derive(url_of[link], page))
+    by_link = None if derive is None else (lambda pairs: derive([(url_of[link], page) for link, page in pairs]))
     with PageExtractor(extraction.timeout, extraction.processes, expected=len(urls),
                        min_text_chars=extraction.min_text_chars, derive=by_link,
                        isolate=extraction.processes is not None) as extractor, \

@@ -6,14 +6,18 @@ import json
 import os
 
 import fixtures as fx
+import numpy as np
 from fixture_server import Route
 
+import ingest.articles
 import warehouse.rows
 import warehouse.tags
 from axiswatch.pipeline import run_pass
-import ingest.articles
-from ingest.articles import Download, PageExtractor
-from ingest.records import FeedSource
+from ingest.articles import Download, PageExtractor, extract_html
+from ingest.records import Entry, FeedSource
+from transform.early_tags import TagOnExtract
+from transform.settings import ClusterSettings
+from transform.supply_events import SupplyEventExtractor
 from transform.tagging import Tagger
 from warehouse.db import connect
 
@@ -34,10 +38,10 @@ def _pages(count: int) -> list[tuple[str, str]]:
     return out
 
 
-def _where_and_title(url: str, page) -> tuple[int, str]:
-    if "boom" in url:
+def _where_and_title(pages: list) -> list[tuple[int, str]]:
+    if any("boom" in url for url, _ in pages):
         raise RuntimeError("deriving failed")
-    return os.getpid(), page.title
+    return [(os.getpid(), page.title) for _, page in pages]
 
 
 def test_derive_runs_in_the_extraction_workers_and_a_failing_derive_gives_nothing():
@@ -67,18 +71,44 @@ def test_a_batch_is_all_extracted_before_any_of_it_is_derived(monkeypatch):
 
     seen_at_derive: list[int] = []
 
-    def derive(url, page):
+    def derive(pages):
         seen_at_derive.append(len(extracted))
-        return page.title
+        return [page.title for _, page in pages]
 
     monkeypatch.setattr(ingest.articles, "_extract_download", counting)
     monkeypatch.setitem(ingest.articles._DERIVERS, -1, derive)
     downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
                  for i, (_, body) in enumerate(_pages(5))]
     pairs = ingest.articles._extract_batch(downloads, deriver=-1)
-    assert seen_at_derive == [5] * 5
+    assert seen_at_derive == [5]
     assert [derived for _, derived in pairs] == [page.title for page, _ in pairs]
     assert all(page.title for page, _ in pairs)
+
+
+def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo_root):
+    """Building, tagging, reading and signing run phase by phase over a batch; each page gets
+    what it got alone, and of two pages with one text only the first is tagged."""
+    tagger = Tagger.from_file(repo_root / "config" / "topics.yaml")
+    events = SupplyEventExtractor.from_file()
+    pages = [(f"http://example.test/{i}", extract_html(body, source="x")) for i, (_, body) in enumerate(_pages(6))]
+    pages.append(("http://example.test/copy", pages[0][1]))  # the first page's text again
+    entries = {url: Entry(feed="f", outlet="o", link=url, title=page.title) for url, page in pages}
+
+    def derive() -> TagOnExtract:
+        return TagOnExtract(entries, tagger, events=events, clusters=ClusterSettings())
+
+    batch = derive()(pages)
+    alone = derive()
+    one_by_one = [alone([pair])[0] for pair in pages]
+    for mine, theirs in zip(batch, one_by_one, strict=True):
+        assert (mine.article, mine.tag, mine.events) == (theirs.article, theirs.tag, theirs.events)
+        assert (mine.signature is None) == (theirs.signature is None)
+        if mine.signature is not None:
+            assert np.array_equal(mine.signature.lede, theirs.signature.lede)
+            assert (mine.signature.title_tokens, mine.signature.head) == (theirs.signature.title_tokens, theirs.signature.head)
+    assert [early.tag is not None for early in batch] == [True] * 6 + [False]
+    assert [early.signature is not None for early in batch] == [True] * 6 + [False]
+    assert sum(bool(early.events) for early in batch) >= 2
 
 
 def _count_pretagged(monkeypatch) -> list[int]:

@@ -52,20 +52,32 @@ class TagOnExtract:
         if clusters is not None:
             warm_signatures()  # here, before the workers fork: they inherit it instead of each loading it
 
-    def __call__(self, url: str, page: Extraction) -> Early | None:
-        if url not in self.entries:
-            return None
-        article = build_article(url, self.entries[url], page)
-        if url in self.skip or not self.copies.first(article.content_hash):
-            return Early(article)
-        tag = self.tagger.tag(article.id, article.title, article.text, article.summary, article.language,
-                               identify_language=False)
-        events = None
-        if self.events is not None and tag.is_axis:
-            events = self.events.extract(article.title, article.summary, article.text, article.language)
-        sig = None
+    def __call__(self, pages: list[tuple[str, Extraction]]) -> list[Early | None]:
+        """One batch of extracted pages, phase by phase (build, tag, read, sign): each phase's
+        code and data stay in the core's caches for the whole batch (the tagger's word tables,
+        the event rules, the hash permutations), which costs less than switching at every page."""
+        made = [self._article(url, page) for url, page in pages]
+        first = [early for early, is_first in made if is_first]
+        for early in first:
+            a = early.article
+            early.tag = self.tagger.tag(a.id, a.title, a.text, a.summary, a.language, identify_language=False)
+        if self.events is not None:
+            for early in first:
+                if early.tag.is_axis:
+                    a = early.article
+                    early.events = self.events.extract(a.title, a.summary, a.text, a.language)
         if self.clusters is not None:
-            # As the cluster step reads the stored row (warehouse.clusters.unclustered).
-            doc = Doc(article.id, article.title or "", article.text or "", article.summary or "", article.canonical_url)
-            sig = signature(doc, self.clusters)
-        return Early(article, tag, events, sig)
+            for early in first:
+                # As the cluster step reads the stored row (warehouse.clusters.unclustered).
+                a = early.article
+                early.signature = signature(Doc(a.id, a.title or "", a.text or "", a.summary or "", a.canonical_url),
+                                            self.clusters)
+        return [early for early, _ in made]
+
+    def _article(self, url: str, page: Extraction) -> tuple[Early | None, bool]:
+        """The page's article, and whether it is to be tagged, read and signed here: the first
+        page with its text, and not a failed page fetched again."""
+        if url not in self.entries:
+            return None, False
+        article = build_article(url, self.entries[url], page)
+        return Early(article), url not in self.skip and self.copies.first(article.content_hash)
