@@ -50,28 +50,41 @@ def trafilatura_options(url: str | None) -> Extractor:
 
 def extract_html(html: bytes | str, source: str, url: str | None = None, min_text_chars: int = MIN_TEXT_CHARS) -> Extraction:
     """Extract title, text, language, date and site name from one page's HTML."""
+    result, declared = _extract_text(html, source, url, min_text_chars)
+    _identify_language(result, declared)
+    return result
+
+
+def _extract_text(html: bytes | str, source: str, url: str | None, min_text_chars: int) -> tuple[Extraction, str | None]:
+    """All ``extract_html`` gives but the language, and the language the page declares (None when
+    trafilatura found no text): a batch of pages identifies its languages after the last page is
+    extracted, so the language model stays in the core's caches meanwhile."""
     result = Extraction(source=source)
     if not html:
         result.reason = "empty page"
-        return result
+        return result, None
     try:
         doc = trafilatura.bare_extraction(html, url=url, options=trafilatura_options(url))
     except Exception as exc:  # trafilatura raises a wide range of parser errors
         result.reason = f"extraction failed: {type(exc).__name__}: {exc}"
-        return result
+        return result, None
     if doc is None:
         result.reason = "no main text found"
-        return result
+        return result, None
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     result.title = clean_string(data.get("title") or "")
     result.text = strip_leading_title(clean_string(data.get("text") or ""), result.title)
     result.date = clean_string(data.get("date") or "")
     result.author = clean_string(data.get("author") or "")
     result.sitename = clean_string(data.get("sitename") or "")
-    result.language = detect_language(f"{result.title}\n{result.text}", data.get("language") or "")
     if len(result.text) < min_text_chars:
         result.reason = f"extracted text too short ({len(result.text)} chars)"
-    return result
+    return result, data.get("language") or ""
+
+
+def _identify_language(result: Extraction, declared: str | None) -> None:
+    if declared is not None:
+        result.language = detect_language(f"{result.title}\n{result.text}", declared)
 
 
 @dataclass
@@ -98,11 +111,18 @@ def download_page(client: HttpClient, url: str) -> Download:
 
 
 def _extract_download(download: Download, min_text_chars: int = MIN_TEXT_CHARS) -> Extraction:
-    if download.reason:
-        return Extraction(source=download.url, reason=download.reason, http_status=download.http_status)
-    result = extract_html(download.body, source=download.url, url=download.final_url, min_text_chars=min_text_chars)
-    result.http_status, result.final_url = download.http_status, download.final_url
+    result, declared = _download_text(download, min_text_chars)
+    _identify_language(result, declared)
     return result
+
+
+def _download_text(download: Download, min_text_chars: int) -> tuple[Extraction, str | None]:
+    """``_extract_text`` of a download (see there)."""
+    if download.reason:
+        return Extraction(source=download.url, reason=download.reason, http_status=download.http_status), None
+    result, declared = _extract_text(download.body, download.url, download.final_url, min_text_chars)
+    result.http_status, result.final_url = download.http_status, download.final_url
+    return result, declared
 
 
 # What each PageExtractor derives from its pages in the worker processes, by extractor: set in
@@ -114,11 +134,14 @@ _DERIVERS: dict[int, Derive] = {}
 
 def _extract_batch(downloads: list[Download], min_text_chars: int = MIN_TEXT_CHARS,
                    deriver: int | None = None) -> list[tuple[Extraction, object]]:
-    """A batch's pages, all extracted first and then derived together: trafilatura and the
-    deriver (tagger, event rules, hash permutations) each keep their data in the core's caches
-    for the whole batch instead of evicting each other at every page (less CPU a page than
-    alternating, on the benchmark's pages)."""
-    results = [_extract_download(d, min_text_chars) for d in downloads]
+    """A batch's pages, all extracted first, then their languages identified, then derived
+    together: trafilatura, the language model and the deriver (tagger, event rules, hash
+    permutations) each keep their data in the core's caches for the whole batch instead of
+    evicting each other at every page (less CPU a page than alternating, on the benchmark's pages)."""
+    texts = [_download_text(d, min_text_chars) for d in downloads]
+    for result, declared in texts:
+        _identify_language(result, declared)
+    results = [result for result, _ in texts]
     return list(zip(results, _derive(downloads, results, deriver)))
 
 

@@ -41,14 +41,14 @@ def _hang_on_hang_pages(monkeypatch) -> None:
 
     import ingest.articles as articles
 
-    real = articles.extract_html
+    real = articles._extract_text
 
-    def slow_on_hang(html, source, url=None, **options):
+    def slow_on_hang(html, *args):
         if html == b"HANG":
             time.sleep(60)
-        return real(html, source, url, **options)
+        return real(html, *args)
 
-    monkeypatch.setattr(articles, "extract_html", slow_on_hang)
+    monkeypatch.setattr(articles, "_extract_text", slow_on_hang)
 
 
 def test_ready_hands_out_each_extraction_once_while_others_are_pending():

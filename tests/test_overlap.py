@@ -59,15 +59,22 @@ def test_derive_runs_in_the_extraction_workers_and_a_failing_derive_gives_nothin
     assert all(derived[url][1] == results[url].title for url in derived)
 
 
-def test_a_batch_is_all_extracted_before_any_of_it_is_derived(monkeypatch):
-    """Alternating trafilatura and the deriver page by page evicts each one's data from the
-    core's caches at every page; a batch runs each for all its pages in turn."""
+def test_a_batch_is_all_extracted_then_identified_then_derived(monkeypatch):
+    """Alternating trafilatura, the language model and the deriver page by page evicts each
+    one's data from the core's caches at every page; a batch runs each for all its pages in
+    turn, and every page comes out as it does alone."""
     extracted: list[str] = []
-    real = ingest.articles._extract_download
+    real_text, real_language = ingest.articles._download_text, ingest.articles.detect_language
 
     def counting(download, *args):
         extracted.append(download.url)
-        return real(download, *args)
+        return real_text(download, *args)
+
+    seen_at_language: list[int] = []
+
+    def language(*args):
+        seen_at_language.append(len(extracted))
+        return real_language(*args)
 
     seen_at_derive: list[int] = []
 
@@ -75,14 +82,18 @@ def test_a_batch_is_all_extracted_before_any_of_it_is_derived(monkeypatch):
         seen_at_derive.append(len(extracted))
         return [page.title for _, page in pages]
 
-    monkeypatch.setattr(ingest.articles, "_extract_download", counting)
-    monkeypatch.setitem(ingest.articles._DERIVERS, -1, derive)
     downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
                  for i, (_, body) in enumerate(_pages(5))]
+    alone = [ingest.articles._extract_download(d) for d in downloads]
+    monkeypatch.setattr(ingest.articles, "_download_text", counting)
+    monkeypatch.setattr(ingest.articles, "detect_language", language)
+    monkeypatch.setitem(ingest.articles._DERIVERS, -1, derive)
     pairs = ingest.articles._extract_batch(downloads, deriver=-1)
+    assert seen_at_language == [5] * 5
     assert seen_at_derive == [5]
+    assert [page for page, _ in pairs] == alone
+    assert [page.language for page in alone] == ["en", "en", "ru", "ko", "en"]
     assert [derived for _, derived in pairs] == [page.title for page, _ in pairs]
-    assert all(page.title for page, _ in pairs)
 
 
 def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo_root):
