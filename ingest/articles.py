@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FuturesTimeout
 from copy import copy
 from dataclasses import dataclass
@@ -56,9 +56,10 @@ def extract_html(html: bytes | str, source: str, url: str | None = None, min_tex
 
 
 def _extract_text(html: bytes | str, source: str, url: str | None, min_text_chars: int) -> tuple[Extraction, str | None]:
-    """All ``extract_html`` gives but the language, and the language the page declares (None when
-    trafilatura found no text): a batch of pages identifies its languages after the last page is
-    extracted, so the language model stays in the core's caches meanwhile."""
+    """All ``extract_html`` gives but the language, and the language the page declares: None when
+    there was no page or trafilatura failed or found no main text (no language to identify). A
+    batch of pages identifies its languages after the last page is extracted, so the language
+    model stays in the core's caches meanwhile."""
     result = Extraction(source=source)
     if not html:
         result.reason = "empty page"
@@ -83,6 +84,7 @@ def _extract_text(html: bytes | str, source: str, url: str | None, min_text_char
 
 
 def _identify_language(result: Extraction, declared: str | None) -> None:
+    """Set the language of an extraction that has a text (``declared``: see ``_extract_text``)."""
     if declared is not None:
         result.language = detect_language(f"{result.title}\n{result.text}", declared)
 
@@ -128,7 +130,7 @@ def _download_text(download: Download, min_text_chars: int) -> tuple[Extraction,
 # What each PageExtractor derives from its pages in the worker processes, by extractor: set in
 # the parent before the workers are forked, so they inherit the function and what it closes over
 # (a tagger, the run's entries) instead of receiving a pickled copy with every batch.
-Derive = Callable[[list[tuple[str, Extraction]]], list[object]]
+Derive = Callable[[list[tuple[str, Extraction]]], Sequence[object]]
 _DERIVERS: dict[int, Derive] = {}
 
 
@@ -152,7 +154,7 @@ def _extract_one(download: Download, min_text_chars: int = MIN_TEXT_CHARS,
     return result, _derive([download], [result], deriver)[0]
 
 
-def _derive(downloads: list[Download], results: list[Extraction], deriver: int | None) -> list[object]:
+def _derive(downloads: list[Download], results: list[Extraction], deriver: int | None) -> Sequence[object]:
     """What the extractor's ``derive`` makes of these pages, None for each without a value. When
     it fails on the batch, each page is derived alone, so only the page it fails on has none."""
     derive = _DERIVERS.get(deriver) if deriver is not None else None
@@ -175,13 +177,18 @@ class PageExtractor:
     trafilatura has no timeout of its own and pathological HTML can keep it busy for minutes;
     pebble runs the work in worker processes and kills a worker when its time is up, so one page
     never stalls the night. Pages travel in small batches (one round trip per batch, not per
-    page; a benchmark night ran faster with 16 pages a batch than with 8); a batch that times
-    out or crashes its worker is retried page by page, so only the bad page fails. With one core or few pages everything is extracted in-process.
+    page; a benchmark night ran faster with 16 pages a batch than with 8, and fewer expected
+    pages make smaller batches, so every worker gets some); ``timeout`` is a batch's, and a batch
+    that runs over it or crashes its worker is retried page by page, each page with the same
+    limit, so only the bad page fails. With one core or few pages everything is extracted
+    in-process.
 
     ``derive([(url, extraction), ...])``, when given, runs in the same worker on each batch once
-    its pages are extracted (tagging them, say): CPU work that would otherwise wait for the last
-    page, on one core. It returns one value per page (None: nothing), which lands in ``derived``
-    by URL; when it raises, the batch's pages are derived one by one and the failing one gets none.
+    its pages are extracted (tagging them, say; a page retried alone, or extracted in-process, is
+    a batch of one): CPU work that would otherwise wait for the last page, on one core. It
+    returns one value per page (None: nothing), which lands in ``derived`` by URL; when it raises
+    or returns another number of values, each page is derived alone, and a page it raises on
+    gets none.
 
     ``isolate`` keeps a pool even of one worker (``workers=1``): one process extracting beside
     the downloads, under the time limit, where the other cores are busy with other fetches.
@@ -196,8 +203,8 @@ class PageExtractor:
         if derive is not None:
             _DERIVERS[id(self)] = derive  # before the workers fork: they inherit it
         self.min_text_chars = min_text_chars
-        self.batch_size = batch_size
         workers = workers or os.cpu_count() or 1
+        self.batch_size = max(1, min(batch_size, -(-expected // workers))) if expected else batch_size
         parallel = (workers > 1 or isolate) and (expected is None or expected >= PARALLEL_MIN_PAGES)
         if parallel:
             load_model()  # once here, inherited by the forked workers (not once per worker)

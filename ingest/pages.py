@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urlsplit
 
-from ingest.articles import Download, PageExtractor, download_page
+from ingest.articles import Derive, Download, PageExtractor, download_page
 from ingest.http import HttpClient
 from ingest.progress import Progress, no_progress
 from ingest.records import Entry, Extraction, FeedSource
@@ -29,8 +29,7 @@ def fetch_articles(
     client: HttpClient, entries: dict[str, Entry], workers: int = 8, progress: Progress = no_progress,
     extraction: ExtractionSettings = ExtractionSettings(), sources: Sequence[FeedSource] = (),
     on_extracted: Callable[[dict[str, Extraction]], None] | None = None,
-    derive: Callable[[list[tuple[str, Extraction]]], list[object]] | None = None,
-    derived: dict[str, object] | None = None,
+    derive: Derive | None = None, derived: dict[str, object] | None = None,
 ) -> dict[str, Extraction]:
     """Fetch each page of ``entries`` (by canonical URL) and extract it; failures come back with
     a reason.

@@ -38,7 +38,9 @@ class ExtractionSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timeout: float = Field(20.0, gt=0)  # seconds per page in a worker process before it is killed
+    # Seconds a worker process may spend on one batch of pages before it is killed; the batch's
+    # pages are then extracted again one by one, each with this limit.
+    timeout: float = Field(20.0, gt=0)
     min_text_chars: int = Field(80, ge=0)  # shorter extracted text counts as no text (the summary is kept)
     # Worker processes extracting one fetch's pages; None: one per core. Where several page
     # fetches share a machine's cores (Celery workers on one host), cores / fetches at once.

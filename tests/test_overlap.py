@@ -80,7 +80,7 @@ def test_a_batch_is_all_extracted_then_identified_then_derived(monkeypatch):
 
     def derive(pages):
         seen_at_derive.append(len(extracted))
-        return [page.title for _, page in pages]
+        return [page.language for _, page in pages]  # the tagger takes it as identified
 
     downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
                  for i, (_, body) in enumerate(_pages(5))]
@@ -93,7 +93,7 @@ def test_a_batch_is_all_extracted_then_identified_then_derived(monkeypatch):
     assert seen_at_derive == [5]
     assert [page for page, _ in pairs] == alone
     assert [page.language for page in alone] == ["en", "en", "ru", "ko", "en"]
-    assert [derived for _, derived in pairs] == [page.title for page, _ in pairs]
+    assert [derived for _, derived in pairs] == [page.language for page in alone]
 
 
 def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo_root):
@@ -118,8 +118,35 @@ def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo
             assert np.array_equal(mine.signature.lede, theirs.signature.lede)
             assert (mine.signature.title_tokens, mine.signature.head) == (theirs.signature.title_tokens, theirs.signature.head)
     assert [early.tag is not None for early in batch] == [True] * 6 + [False]
+    assert [early.tag.is_axis for early in batch[:6]] == [True, False, True, True, True, False]
+    assert [None if early.events is None else [(e.supplier, e.item, e.recipient) for e in early.events]
+            for early in batch] == [
+        [("north_korea", "troops", "russia")], None,
+        [("north_korea", "munitions", "russia"), ("north_korea", "missiles", "russia")], [],
+        [("north_korea", "troops", "russia")], None, None]
     assert [early.signature is not None for early in batch] == [True] * 6 + [False]
-    assert sum(bool(early.events) for early in batch) >= 2
+
+
+def test_a_tagger_failing_on_one_page_of_a_batch_costs_only_that_pages_tag(repo_root):
+    """The batch's other pages keep their tags, events and signatures; the failing page keeps its
+    article (the tag step tags it from the stored row)."""
+    tagger = Tagger.from_file(repo_root / "config" / "topics.yaml")
+
+    class FailsOnPage2:
+        def tag(self, id, title, *args, **kwargs):
+            if title.endswith(" 2"):
+                raise RuntimeError("tagger failed")
+            return tagger.tag(id, title, *args, **kwargs)
+
+    pages = [(f"http://example.test/{i}", extract_html(body, source="x"))
+             for i, (_, body) in enumerate(_pages(5))]
+    entries = {url: Entry(feed="f", outlet="o", link=url, title=page.title) for url, page in pages}
+    derive = TagOnExtract(entries, FailsOnPage2(), events=SupplyEventExtractor.from_file(), clusters=ClusterSettings())
+    batch = derive(pages)
+    assert [early.article.canonical_url for early in batch] == [url for url, _ in pages]
+    assert [early.tag is not None for early in batch] == [True, True, False, True, True]
+    assert [early.events is not None for early in batch] == [True, False, False, True, True]  # axis ones
+    assert all(early.signature is not None for early in batch)
 
 
 def _count_pretagged(monkeypatch) -> list[int]:

@@ -9,8 +9,9 @@ the article back.
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ingest.records import Entry, Extraction
 from transform.articles import Article, build_article
@@ -19,6 +20,8 @@ from transform.first_copies import FirstCopies
 from transform.settings import ClusterSettings
 from transform.supply_events import SupplyEvent, SupplyEventExtractor
 from transform.tagging import Tag, Tagger
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,23 +58,26 @@ class TagOnExtract:
     def __call__(self, pages: list[tuple[str, Extraction]]) -> list[Early | None]:
         """One batch of extracted pages, phase by phase (build, tag, read, sign): each phase's
         code and data stay in the core's caches for the whole batch (the tagger's word tables,
-        the event rules, the hash permutations), which costs less than switching at every page."""
-        made = [self._article(url, page) for url, page in pages]
+        the event rules, the hash permutations), which costs less than switching at every page.
+        A phase that fails on a page leaves that page's value None (the tag and cluster steps
+        make it from the stored row) and the batch's other pages keep theirs."""
+        made = [_quietly(self._article, url, page) or (None, False) for url, page in pages]
         first = [early for early, is_first in made if is_first]
         for early in first:
             a = early.article
-            early.tag = self.tagger.tag(a.id, a.title, a.text, a.summary, a.language, identify_language=False)
+            early.tag = _quietly(self.tagger.tag, a.id, a.title, a.text, a.summary, a.language,
+                                 identify_language=False)
         if self.events is not None:
             for early in first:
-                if early.tag.is_axis:
+                if early.tag is not None and early.tag.is_axis:
                     a = early.article
-                    early.events = self.events.extract(a.title, a.summary, a.text, a.language)
+                    early.events = _quietly(self.events.extract, a.title, a.summary, a.text, a.language)
         if self.clusters is not None:
             for early in first:
                 # As the cluster step reads the stored row (warehouse.clusters.unclustered).
                 a = early.article
-                early.signature = signature(Doc(a.id, a.title or "", a.text or "", a.summary or "", a.canonical_url),
-                                            self.clusters)
+                early.signature = _quietly(signature, Doc(a.id, a.title or "", a.text or "", a.summary or "",
+                                                          a.canonical_url), self.clusters)
         return [early for early, _ in made]
 
     def _article(self, url: str, page: Extraction) -> tuple[Early | None, bool]:
@@ -81,3 +87,11 @@ class TagOnExtract:
             return None, False
         article = build_article(url, self.entries[url], page)
         return Early(article), url not in self.skip and self.copies.first(article.content_hash)
+
+
+def _quietly(work: Callable[..., T], *args, **kwargs) -> T | None:
+    """``work``'s value, None when it raises: all done here is a head start on a later step."""
+    try:
+        return work(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - whoever needs the value makes it from the stored row
+        return None
