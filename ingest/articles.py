@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -147,13 +148,6 @@ def _extract_batch(downloads: list[Download], min_text_chars: int = MIN_TEXT_CHA
     return list(zip(results, _derive(downloads, results, deriver)))
 
 
-def _extract_one(download: Download, min_text_chars: int = MIN_TEXT_CHARS,
-                 deriver: int | None = None) -> tuple[Extraction, object]:
-    """One page's extraction and what the extractor's ``derive`` makes of it (None without one)."""
-    result = _extract_download(download, min_text_chars)
-    return result, _derive([download], [result], deriver)[0]
-
-
 def _derive(downloads: list[Download], results: list[Extraction], deriver: int | None) -> Sequence[object]:
     """What the extractor's ``derive`` makes of these pages, None for each without a value. When
     it fails on the batch, each page is derived alone, so only the page it fails on has none."""
@@ -184,8 +178,8 @@ class PageExtractor:
     in-process.
 
     ``derive([(url, extraction), ...])``, when given, runs in the same worker on each batch once
-    its pages are extracted (tagging them, say; a page retried alone, or extracted in-process, is
-    a batch of one): CPU work that would otherwise wait for the last page, on one core. It
+    its pages are extracted (tagging them, say; a page retried alone is a batch of one, and
+    in-process all pages are one batch): CPU work that would otherwise wait for the last page, on one core. It
     returns one value per page (None: nothing), which lands in ``derived`` by URL; when it raises
     or returns another number of values, each page is derived alone, and a page it raises on
     gets none.
@@ -204,7 +198,7 @@ class PageExtractor:
             _DERIVERS[id(self)] = derive  # before the workers fork: they inherit it
         self.min_text_chars = min_text_chars
         workers = workers or os.cpu_count() or 1
-        self.batch_size = max(1, min(batch_size, -(-expected // workers))) if expected else batch_size
+        self.batch_size = max(1, min(batch_size, math.ceil(expected / workers))) if expected else batch_size
         parallel = (workers > 1 or isolate) and (expected is None or expected >= PARALLEL_MIN_PAGES)
         if parallel:
             load_model()  # once here, inherited by the forked workers (not once per worker)
@@ -274,14 +268,14 @@ class PageExtractor:
     def results(self) -> dict[str, Extraction]:
         """Every submitted page's extraction, by URL (waits for the workers)."""
         if self._pool is None:
-            for d in self._pending:
-                self._store(d.url, *_extract_one(d, self.min_text_chars, self._deriver))
+            for d, pair in zip(self._pending, _extract_batch(self._pending, self.min_text_chars, self._deriver)):
+                self._store(d.url, *pair)
             self._pending = []
             return self._results
         self._flush()
         while self._batches:
             self._collect(*self._batches.popleft())
-        singles = [(d, self._pool.schedule(_extract_one, args=(d, self.min_text_chars, self._deriver),
+        singles = [(d, self._pool.schedule(_extract_batch, args=([d], self.min_text_chars, self._deriver),
                                            timeout=self.timeout)) for d in self._retry]
         self._retry = []
         for download, future in singles:
@@ -290,7 +284,7 @@ class PageExtractor:
 
     def _single_result(self, download: Download, future) -> tuple[Extraction, object]:
         try:
-            return future.result()
+            return future.result()[0]
         except FuturesTimeout:
             reason = f"extraction timed out after {self.timeout:g}s"
         except Exception as exc:  # a crashed worker (memory, segfault) is one page's failure

@@ -39,8 +39,11 @@ def assert_signatures_of_rows(presigned: dict, rows: list[tuple], settings: Clus
     """Each row's (STORED_ROWS) signature made afresh equals the one handed for it."""
     assert set(presigned) == {r[0] for r in rows}
     for id_, title, text, summary, url in rows:
-        fresh = signature(warehouse.clusters.Doc(id_, title, text, summary, url), settings)
-        mine = presigned[id_]
-        assert np.array_equal(mine.lede, fresh.lede) and mine.title_tokens == fresh.title_tokens
-        assert (mine.text is None and fresh.text is None) or np.array_equal(mine.text, fresh.text)
-        assert (mine.url, mine.head, mine.caption) == (fresh.url, fresh.head, fresh.caption)
+        assert_same_signature(presigned[id_], signature(warehouse.clusters.Doc(id_, title, text, summary, url), settings))
+
+
+def assert_same_signature(mine, fresh) -> None:
+    """Two story signatures are equal field by field (their MinHash values are arrays)."""
+    assert np.array_equal(mine.lede, fresh.lede) and mine.title_tokens == fresh.title_tokens
+    assert (mine.text is None and fresh.text is None) or np.array_equal(mine.text, fresh.text)
+    assert (mine.url, mine.head, mine.caption) == (fresh.url, fresh.head, fresh.caption)

@@ -6,8 +6,8 @@ import json
 import os
 
 import fixtures as fx
-import numpy as np
 from fixture_server import Route
+from signature_spy import assert_same_signature
 
 import ingest.articles
 import warehouse.rows
@@ -38,6 +38,18 @@ def _pages(count: int) -> list[tuple[str, str]]:
     return out
 
 
+def _downloads(count: int) -> list[Download]:
+    """``count`` downloaded pages of the stories, as the page fetch hands them to extraction."""
+    return [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
+            for i, (_, body) in enumerate(_pages(count))]
+
+
+def _extracted(count: int) -> tuple[list[tuple[str, object]], dict[str, Entry]]:
+    """``count`` extracted pages of the stories by URL, and the feed entries that list them."""
+    pages = [(f"http://example.test/{i}", extract_html(body, source="x")) for i, (_, body) in enumerate(_pages(count))]
+    return pages, {url: Entry(feed="f", outlet="o", link=url, title=page.title) for url, page in pages}
+
+
 def _where_and_title(pages: list) -> list[tuple[int, str]]:
     if any("boom" in url for url, _ in pages):
         raise RuntimeError("deriving failed")
@@ -45,8 +57,7 @@ def _where_and_title(pages: list) -> list[tuple[int, str]]:
 
 
 def test_derive_runs_in_the_extraction_workers_and_a_failing_derive_gives_nothing():
-    downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
-                 for i, (_, body) in enumerate(_pages(12))]
+    downloads = _downloads(12)
     downloads.append(Download("http://example.test/boom", _pages(1)[0][1].encode(), "http://example.test/boom", 200))
     with PageExtractor(workers=2, expected=len(downloads), derive=_where_and_title) as extractor:
         for download in downloads:
@@ -82,8 +93,7 @@ def test_a_batch_is_all_extracted_then_identified_then_derived(monkeypatch):
         seen_at_derive.append(len(extracted))
         return [page.language for _, page in pages]  # the tagger takes it as identified
 
-    downloads = [Download(f"http://example.test/{i}", body.encode(), f"http://example.test/{i}", 200)
-                 for i, (_, body) in enumerate(_pages(5))]
+    downloads = _downloads(5)
     alone = [ingest.articles._extract_download(d) for d in downloads]
     monkeypatch.setattr(ingest.articles, "_download_text", counting)
     monkeypatch.setattr(ingest.articles, "detect_language", language)
@@ -101,9 +111,10 @@ def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo
     what it got alone, and of two pages with one text only the first is tagged."""
     tagger = Tagger.from_file(repo_root / "config" / "topics.yaml")
     events = SupplyEventExtractor.from_file()
-    pages = [(f"http://example.test/{i}", extract_html(body, source="x")) for i, (_, body) in enumerate(_pages(6))]
+    pages, entries = _extracted(6)
     pages.append(("http://example.test/copy", pages[0][1]))  # the first page's text again
-    entries = {url: Entry(feed="f", outlet="o", link=url, title=page.title) for url, page in pages}
+    entries["http://example.test/copy"] = Entry(feed="f", outlet="o", link="http://example.test/copy",
+                                                title=pages[0][1].title)
 
     def derive() -> TagOnExtract:
         return TagOnExtract(entries, tagger, events=events, clusters=ClusterSettings())
@@ -115,8 +126,7 @@ def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo
         assert (mine.article, mine.tag, mine.events) == (theirs.article, theirs.tag, theirs.events)
         assert (mine.signature is None) == (theirs.signature is None)
         if mine.signature is not None:
-            assert np.array_equal(mine.signature.lede, theirs.signature.lede)
-            assert (mine.signature.title_tokens, mine.signature.head) == (theirs.signature.title_tokens, theirs.signature.head)
+            assert_same_signature(mine.signature, theirs.signature)
     assert [early.tag is not None for early in batch] == [True] * 6 + [False]
     assert [early.tag.is_axis for early in batch[:6]] == [True, False, True, True, True, False]
     assert [None if early.events is None else [(e.supplier, e.item, e.recipient) for e in early.events]
@@ -138,9 +148,7 @@ def test_a_tagger_failing_on_one_page_of_a_batch_costs_only_that_pages_tag(repo_
                 raise RuntimeError("tagger failed")
             return tagger.tag(id, title, *args, **kwargs)
 
-    pages = [(f"http://example.test/{i}", extract_html(body, source="x"))
-             for i, (_, body) in enumerate(_pages(5))]
-    entries = {url: Entry(feed="f", outlet="o", link=url, title=page.title) for url, page in pages}
+    pages, entries = _extracted(5)
     derive = TagOnExtract(entries, FailsOnPage2(), events=SupplyEventExtractor.from_file(), clusters=ClusterSettings())
     batch = derive(pages)
     assert [early.article.canonical_url for early in batch] == [url for url, _ in pages]
@@ -169,15 +177,14 @@ def test_the_night_writes_the_tags_made_at_extraction_and_they_equal_tags_of_the
     for i, (title, body) in enumerate(_pages(12)):
         link = server.add(f"/pages/{i}.html", Route(body))
         items.append(f"<item><title>{title}</title><link>{link}</link><description>Summary {i}.</description></item>")
-    server.add("/feed.xml", Route(f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{"".join(items)}'
-                                  "</channel></rss>", content_type="application/rss+xml"))
+    sources = _serve_feed(server, items)
     handed = _count_pretagged(monkeypatch)
     built_here = []
     real_build = warehouse.rows.build_article
     monkeypatch.setattr(warehouse.rows, "build_article", lambda *a: built_here.append(a) or real_build(*a))
     tagger = Tagger.from_file(repo_root / "config/topics.yaml")
     db = tmp_path / "w.duckdb"
-    summary = run_pass([FeedSource(name="t", url=server.url("/feed.xml"))], db, fast_http, tagger, workers=4)
+    summary = run_pass(sources, db, fast_http, tagger, workers=4)
 
     assert summary.articles_new == 12  # the short pages are kept as summary-only articles, tagged too
     assert handed == [12]  # every new article's tag was made at extraction
