@@ -62,3 +62,10 @@ def test_every_hit_is_the_plain_scan_s_first_time_and_remembered(topics, repo_ro
         checked += bool(expected)
     assert checked > 300  # most labelled sentences have hits
     assert len(matcher._cache) <= 50
+
+
+def test_hanja_of_one_word_come_in_the_order_they_occur(topics):
+    """Hits are reported in a fixed order (a set's order changed with the process's hash seed)."""
+    matcher = TermMatcher(topics.matcher.terms)
+    assert [h.text for h in matcher.find(tokenize("韓露"))] == ["韓", "露"]
+    assert [h.text for h in matcher.find(tokenize("露韓"))] == ["露", "韓"]

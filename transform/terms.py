@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import ahocorasick
+
 _TOKEN = re.compile(r"\w+")
 CACHE_SIZE = 200_000  # distinct words remembered per matcher (a few tens of MB at most), then forgotten
 _TERM_WORD = re.compile(r"\w+\*?")
@@ -85,8 +87,8 @@ class TermMatcher:
     """All terms of all concepts, indexed by their first word.
 
     A token is looked up, not scanned for: exact words by the token itself, stems by the token's
-    prefixes of each length some stem has, Korean compounds by their substrings of each length
-    some Korean term has. So the cost per token grows with the number of distinct term lengths,
+    prefixes of each length some stem has, the Korean terms inside a compound by one pass of an
+    Aho-Corasick automaton over it. So the cost per token grows with the number of distinct stem lengths,
     not with the number of terms, and widening the vocabulary does not slow tagging down. What a
     word starts is remembered per distinct word, so a word seen before costs one lookup."""
 
@@ -118,7 +120,8 @@ class TermMatcher:
             if len(word) > 1:  # a one-character stem is found by the token's first character
                 lengths[word[:2]].add(len(word))
         self._prefix_lengths = {key: sorted(values) for key, values in lengths.items()}
-        self._infix_lengths = sorted({len(w) for w in self._infix})
+        self._infix_words = _automaton(self._infix) if self._infix else None
+        self._hanja_chars = re.compile(f"[{''.join(map(re.escape, self._hanja))}]") if self._hanja else None
         self._cache: dict[str, tuple[tuple[Term, str | None], ...]] = {}
 
     def find(self, tokens: list[str]) -> list[Hit]:
@@ -171,17 +174,29 @@ class TermMatcher:
                     else:
                         found.append((term, None))
         infix, hanja = self._infix, self._hanja
-        if (infix or hanja) and korean and _HANGUL.search(token):
-            seen: set[str] = set()
-            for length in self._infix_lengths:
-                if length > size:
-                    break
-                for start in range(size - length + 1):
-                    word = token[start : start + length]
-                    if word in infix and word not in seen:  # report the term, not the word with its particles
+        if korean and (infix or hanja) and _HANGUL.search(token):
+            # Every Korean term inside the token in one pass of an automaton (a slice and a
+            # lookup per substring length and start cost several times more a word), reported
+            # once each, shortest first, then leftmost.
+            inside = [(len(word), end - len(word), word) for end, word in self._infix_words.iter(token)] \
+                if self._infix_words is not None else []
+            if inside:
+                inside.sort()
+                seen: set[str] = set()
+                for _, _, word in inside:
+                    if word not in seen:  # report the term, not the word with its particles
                         seen.add(word)
                         found.extend((term, word) for term in infix[word])
-            if hanja:
-                for char in {c for c in token if c in hanja}:
+            if self._hanja_chars is not None:
+                for char in dict.fromkeys(self._hanja_chars.findall(token)):  # in the order they occur
                     found.extend((term, char) for term in hanja[char])
         return tuple(found)
+
+
+def _automaton(words: Iterable[str]) -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton that reports each of ``words`` where it occurs, as itself."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
