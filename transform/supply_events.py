@@ -175,17 +175,30 @@ class _Language:
     purpose_preps: set[str] = field(default_factory=set)
     determiners: set[str] = field(default_factory=set)
     first_words: ahocorasick.Automaton | None = None  # every term's first word (see ``within``)
+    found: frozenset[str] | None = None  # the first words ``within`` found, for ``rules``
+    _rules: _Language | None = field(default=None, init=False, repr=False, compare=False)
 
     def within(self, lower: str) -> _Language:
-        """These rules with only the terms whose first word occurs in ``lower`` (a whole title,
+        """These rules with only the verbs whose first word occurs in ``lower`` (a whole title,
         summary or text, case-folded): one pass of an Aho-Corasick automaton over the text
-        instead of a substring test per term and sentence. Events are the same."""
-        found = {hint for _, hint in self.first_words.iter(lower)} if self.first_words is not None else set()
-        return replace(self, first_words=None, **{name: getattr(self, name).only(found) for name in _TERM_FIELDS})
+        instead of a substring test per term and sentence. Events are the same. The other terms
+        are narrowed alike by ``rules``, when a sentence has a verb: in most texts none has."""
+        found = frozenset(hint for _, hint in self.first_words.iter(lower)) if self.first_words is not None else frozenset()
+        return replace(self, first_words=None, found=found, **{name: getattr(self, name).only(found) for name in _VERBS})
+
+    def rules(self) -> _Language:
+        """All these rules narrowed to the first words ``within`` found (made once per text)."""
+        if self.found is None:
+            return self
+        if self._rules is None:
+            self._rules = replace(self, found=None, **{name: getattr(self, name).only(self.found)
+                                                        for name in _TERM_FIELDS if name not in _VERBS})
+        return self._rules
 
 
 _TERM_FIELDS = ("entities", "items", "forward", "reverse", "claimants", "reporting", "denials", "negations",
                 "hedges", "exchange", "war_context")
+_VERBS = ("forward", "reverse")  # a sentence without one of them states no event
 
 
 def _automaton(words: set[str]) -> ahocorasick.Automaton | None:
@@ -282,7 +295,7 @@ class SupplyEventExtractor:
 
             def claimant_of(i: int) -> str | None:
                 if i not in claimants:
-                    claimants[i] = next((c for lang in within if (c := self._claimant(sentences[i], lang))), None)
+                    claimants[i] = next((c for lang in within if (c := self._claimant(sentences[i], lang.rules()))), None)
                 return claimants[i]
 
             for i, sentence in enumerate(sentences):
@@ -308,6 +321,7 @@ class SupplyEventExtractor:
             lower = sentence
         if not (lang.forward.present(sentence, lower) or lang.reverse.present(sentence, lower)):
             return []
+        lang = lang.rules()
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(lower)]
         if not tokens:
             return []
