@@ -344,7 +344,8 @@ class SupplyEventExtractor:
         items = [i for i in items if i.token + 1 not in starts or i.end < tokens[i.token][1]]  # "missile technology"
         if not items:
             return []
-        entities = self._entities(sentence, lower, tokens, token_at, lang)
+        claims = lang.claimants.find(sentence, lower)  # who is quoted: read by the entities and each verb
+        entities = self._entities(sentence, lower, tokens, token_at, lang, claims)
         hedges = [token_at(s) for s, _, _, _ in lang.hedges.find(sentence, lower)]
         negations = [(s, token_at(s)) for s, _, _, _ in lang.negations.find(sentence, lower)]
         korean = lang.code == "ko"
@@ -355,7 +356,7 @@ class SupplyEventExtractor:
                 continue  # a verb inside "in return for the troops Pyongyang sent" describes the payment
             if self._cancelled(verb, hedges, negations, tokens, korean) or self._nominal(verb, tokens, lower, lang):
                 continue
-            if not korean and self._reporting_verb(verb, sentence, lower, lang, tokens, token_at):
+            if not korean and self._reporting_verb(verb, claims, token_at):
                 continue
             supplier, recipient = self._roles(verb, entities, items, korean)
             for item in own_items:
@@ -369,10 +370,11 @@ class SupplyEventExtractor:
                     out.append((recipient.key, item.key, supplier.key))
         return out
 
-    def _entities(self, sentence: str, lower: str, tokens, token_at, lang: _Language) -> list[_Mention]:
+    def _entities(self, sentence: str, lower: str, tokens, token_at, lang: _Language,
+                  claims: list[tuple[int, int, str, str]]) -> list[_Mention]:
         """Country mentions with the role their preposition or particle gives them; names that are
         the source of the claim ("Seoul says", "South Korea's National Intelligence Service") are left out."""
-        claim_spans = [(s, e) for s, e, _, _ in lang.claimants.find(sentence, lower)]
+        claim_spans = [(s, e) for s, e, _, _ in claims]
         war_tokens = {token_at(s) for s, _, _, _ in lang.war_context.find(sentence, lower)}
         reporting = [token_at(s) for s, _, _, _ in lang.reporting.find(sentence, lower)]
         mentions = []
@@ -461,11 +463,11 @@ class SupplyEventExtractor:
             return True
         return any(verb.token - _NEG_WINDOW <= t < verb.token for _, t in negations)
 
-    def _reporting_verb(self, verb: _Mention, sentence: str, lower: str, lang: _Language, tokens, token_at) -> bool:
+    @staticmethod
+    def _reporting_verb(verb: _Mention, claims: list[tuple[int, int, str, str]], token_at) -> bool:
         """Polish "przekazał wywiad" is "intelligence said", not a transfer: a verb followed by
-        the one quoted is a reporting verb."""
-        claims = [token_at(s) for s, _, _, _ in lang.claimants.find(sentence, lower)]
-        return any(0 < c - verb.token <= 3 for c in claims)
+        the one quoted (``claims``: the sentence's claimants) is a reporting verb."""
+        return any(0 < token_at(s) - verb.token <= 3 for s, _, _, _ in claims)
 
     @staticmethod
     def _roles(verb: _Mention, entities: list[_Mention], items: list[_Mention],
