@@ -179,10 +179,10 @@ class PageExtractor:
 
     ``derive([(url, extraction), ...])``, when given, runs in the same worker on each batch once
     its pages are extracted (tagging them, say; a page retried alone is a batch of one, and
-    in-process all pages are one batch): CPU work that would otherwise wait for the last page, on one core. It
-    returns one value per page (None: nothing), which lands in ``derived`` by URL; when it raises
-    or returns another number of values, each page is derived alone, and a page it raises on
-    gets none.
+    in-process all pages are one batch): CPU work that would otherwise wait for the last page,
+    on one core. It returns one value per page (None: nothing), which lands in ``derived`` by
+    URL; when it raises or returns another number of values, each page is derived alone, and a
+    page it raises on gets none.
 
     ``isolate`` keeps a pool even of one worker (``workers=1``): one process extracting beside
     the downloads, under the time limit, where the other cores are busy with other fetches.

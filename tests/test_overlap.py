@@ -107,8 +107,8 @@ def test_a_batch_is_all_extracted_then_identified_then_derived(monkeypatch):
 
 
 def test_a_batch_derived_phase_by_phase_equals_its_pages_derived_one_by_one(repo_root):
-    """Building, tagging, reading and signing run phase by phase over a batch; each page gets
-    what it got alone, and of two pages with one text only the first is tagged."""
+    """A batch derived at once (phase by phase: build, tag, read, sign) gives each page what it
+    gets derived alone, and of two pages with one text only the first is tagged."""
     tagger = Tagger.from_file(repo_root / "config" / "topics.yaml")
     events = SupplyEventExtractor.from_file()
     pages, entries = _extracted(6)

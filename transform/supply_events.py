@@ -26,6 +26,7 @@ from pathlib import Path
 import ahocorasick
 
 from ingest.yamlfile import YamlFileError, read_yaml
+from transform.terms import automaton
 
 CODE_VERSION = "1"
 ITEMS = ("troops", "workers", "munitions", "missiles", "weapons", "technology", "energy", "food", "money", "other")
@@ -201,17 +202,6 @@ _TERM_FIELDS = ("entities", "items", "forward", "reverse", "claimants", "reporti
 _VERBS = ("forward", "reverse")  # a sentence without one of them states no event
 
 
-def _automaton(words: set[str]) -> ahocorasick.Automaton | None:
-    words = {w for w in words if w}
-    if not words:
-        return None
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
-
-
 class SupplyEventExtractor:
     """Extracts supply events from an article's title, summary and text (see the module doc)."""
 
@@ -277,7 +267,7 @@ class SupplyEventExtractor:
                 determiners=set(preps.get("determiners", {}).get(lang, [])),
             )
             language = self.languages[lang]
-            language.first_words = _automaton(set().union(*(getattr(language, name).hints() for name in _TERM_FIELDS)))
+            language.first_words = automaton(set().union(*(getattr(language, name).hints() for name in _TERM_FIELDS)))
 
     # -- public -------------------------------------------------------------------------------
 

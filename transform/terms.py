@@ -120,7 +120,7 @@ class TermMatcher:
             if len(word) > 1:  # a one-character stem is found by the token's first character
                 lengths[word[:2]].add(len(word))
         self._prefix_lengths = {key: sorted(values) for key, values in lengths.items()}
-        self._infix_words = _automaton(self._infix) if self._infix else None
+        self._infix_words = automaton(self._infix)
         self._hanja_chars = re.compile(f"[{''.join(map(re.escape, self._hanja))}]") if self._hanja else None
         self._cache: dict[str, tuple[tuple[Term, str | None], ...]] = {}
 
@@ -193,10 +193,14 @@ class TermMatcher:
         return tuple(found)
 
 
-def _automaton(words: Iterable[str]) -> ahocorasick.Automaton:
-    """An Aho-Corasick automaton that reports each of ``words`` where it occurs, as itself."""
-    automaton = ahocorasick.Automaton()
+def automaton(words: Iterable[str]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton that reports each of ``words`` where it occurs, as itself (one
+    pass over a text finds them all); None when there is no word."""
+    words = {w for w in words if w}
+    if not words:
+        return None
+    found = ahocorasick.Automaton()
     for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
+        found.add_word(word, word)
+    found.make_automaton()
+    return found
